@@ -1,0 +1,35 @@
+# The two commands: `make run` and `make test`. Everything else is a helper.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+
+.PHONY: run test lint spec token worker relay clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	rm -f $(VENV)/.installed-* && touch $@
+
+## Serve the API on http://127.0.0.1:$${PORT:-5000} with a local database, AWS endpoint, worker and relay.
+run: $(STAMP)
+	$(BIN)/python -m torium_api.local_stack
+
+## Run the whole test suite (real PostgreSQL, real tokens, moto's server for AWS).
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check torium_api tests
+
+## Regenerate api-schema.json from the code (a test fails when it is stale).
+spec: $(STAMP)
+	$(BIN)/flask --app application openapi write --format=json api-schema.json
+
+## Print a token for EMAIL (default demo@torium.local), e.g. make token EMAIL=a@b.c GROUPS="--group admin".
+token: $(STAMP)
+	@$(BIN)/flask --app application dev-token $(or $(EMAIL),demo@torium.local) $(GROUPS) | tail -n 1
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

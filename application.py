@@ -1,0 +1,3 @@
+from torium_api import create_app
+
+application = create_app()

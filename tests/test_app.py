@@ -1,0 +1,133 @@
+"""App-wide guarantees: default-deny auth, the envelope, the spec file, the migrations."""
+
+import json
+import re
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from torium_api import create_app
+from torium_api.auth import PUBLIC_ENDPOINTS
+from torium_api.extensions import db
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _concrete(rule) -> str:
+    return re.sub(r"<(?:\w+:)?(\w+)>", "1", rule.rule)
+
+
+def test_every_route_but_the_allow_list_requires_a_token(app, client):
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in PUBLIC_ENDPOINTS:
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(_concrete(rule), method=method, json={})
+            assert response.status_code == 401, f"{method} {rule.rule} answered {response.status_code}"
+            assert response.headers["WWW-Authenticate"].startswith("Bearer")
+            assert response.get_json() == {"status": {"code": 401, "message": "Authentication required"},
+                                           "data": None}
+            checked += 1
+    assert checked >= 8
+
+
+def test_public_endpoints_answer_without_a_token(client):
+    assert client.get("/health").status_code == 200
+    assert client.get("/openapi.json").status_code == 200
+    assert client.get("/docs").status_code == 200
+
+
+def test_health_reports_the_database(client):
+    assert client.get("/health").get_json() == {"status": {"code": 200, "message": "Success"},
+                                                "data": {"database": "ok"}}
+
+
+def test_health_is_503_when_the_database_is_unreachable(test_config):
+    broken = create_app({**test_config, "DATABASE_URL": "postgresql+psycopg2://nobody@127.0.0.1:1/none"})
+    response = broken.test_client().get("/health")
+    assert response.status_code == 503
+    assert response.get_json()["status"] == {"code": 503, "message": "Database unreachable"}
+
+
+def test_unknown_route_is_404_in_the_envelope(client):
+    response = client.get("/no/such/route")
+    assert response.status_code == 404
+    assert response.get_json() == {"status": {"code": 404, "message": "Not Found"}, "data": None}
+
+
+def test_wrong_method_is_405_with_allow(client, user):
+    _, headers = user
+    response = client.delete("/users", headers=headers)
+    assert response.status_code == 405
+    assert set(response.headers["Allow"].split(", ")) >= {"GET"}
+    assert response.get_json()["status"]["code"] == 405
+
+
+def test_unexpected_error_is_a_generic_500(app, client, user, monkeypatch):
+    from torium_api.organizations import services
+
+    def explode():
+        raise RuntimeError("SELECT secret FROM internals")
+
+    monkeypatch.setattr(services, "list_organizations", explode)
+    response = client.get("/organizations", headers=user[1])
+    assert response.status_code == 500
+    assert response.get_json() == {"status": {"code": 500, "message": "Internal server error"}, "data": None}
+    assert "SELECT" not in response.get_data(as_text=True)
+
+
+def test_request_id_is_echoed_or_generated(client):
+    assert client.get("/health", headers={"X-Request-ID": "abcdef12-3456"}).headers["X-Request-ID"] == "abcdef12-3456"
+    generated = client.get("/health", headers={"X-Request-ID": "bad id!"}).headers["X-Request-ID"]
+    assert re.fullmatch(r"[0-9a-f-]{36}", generated)
+
+
+def test_oversized_body_is_413(client, user):
+    response = client.patch("/users/device", headers=user[1], json={"device_token": "x" * 70_000})
+    assert response.status_code == 413
+    assert response.get_json()["status"]["code"] == 413
+
+
+def test_api_schema_file_is_current(app):
+    committed = json.loads((ROOT / "api-schema.json").read_text())
+    with app.test_request_context():
+        generated = app.extensions["flask-smorest"]["apis"][""]["ext_obj"].spec.to_dict()
+    assert committed == json.loads(json.dumps(generated)), "api-schema.json is stale: run `make spec`"
+
+
+def test_spec_declares_bearer_auth_and_the_envelope(app):
+    spec = json.loads((ROOT / "api-schema.json").read_text())
+    assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    assert spec["security"] == [{"bearerAuth": []}]
+    assert spec["paths"]["/health"]["get"]["security"] == []
+    envelope = spec["components"]["schemas"]["UserEnvelope"]
+    assert set(envelope["properties"]) == {"status", "data"}
+
+
+def test_migrations_have_a_single_head(app):
+    with app.app_context():
+        script = ScriptDirectory.from_config(app.extensions["migrate"].migrate.get_config())
+        assert len(script.get_heads()) == 1
+
+
+def test_models_and_migrations_do_not_drift(app):
+    with app.app_context(), db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), db.metadata)
+    assert diff == []
+
+
+def test_cors_preflight_is_answered_without_a_token(client):
+    response = client.options("/users", headers={"Origin": "https://app.example",
+                                                  "Access-Control-Request-Method": "GET"})
+    assert response.status_code == 200
+    assert response.headers["Access-Control-Allow-Origin"] in {"*", "https://app.example"}
+
+
+def test_cors_with_configured_origins_refuses_others(test_config):
+    app = create_app({**test_config, "CORS_ORIGINS": ["https://app.torium.example"]})
+    response = app.test_client().options(
+        "/users", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"})
+    assert "Access-Control-Allow-Origin" not in response.headers

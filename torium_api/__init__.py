@@ -1,0 +1,53 @@
+"""torium-api: the Flask application factory."""
+
+from flask import Flask
+
+from torium_api.config import load_config
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """config → extensions → errors → auth → blueprints → CLI.
+
+    ``config`` overrides what ``load_config()`` reads from the environment (tests use it).
+    """
+    app = Flask(__name__, static_folder=None)
+    app.json.sort_keys = False  # keep the envelope as written: status first
+    app.config.from_mapping(load_config(instance_path=app.instance_path))
+    app.config.from_mapping(config or {})
+    _configure_database(app)
+
+    from torium_api import auth, cli, health, logs, workers  # noqa: F401 (workers: handler models)
+    from torium_api.extensions import cors, db, limiter, migrate
+    from torium_api.organizations import blp as organizations_blp
+    from torium_api.users import blp as users_blp
+    from torium_api.users.views import load_user
+    from torium_api.web import Api
+
+    logs.configure_logging(app.config["LOG_LEVEL"])
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_ROOT / "migrations"), compare_type=True, render_as_batch=False)
+    cors.init_app(app, origins=app.config["CORS_ORIGINS"], supports_credentials=False)
+    limiter.init_app(app)
+    logs.init_app(app)
+    api = Api(app)  # also registers the error handlers (errors.py via web.Api)
+    auth.init_app(app, load_user=load_user)
+    for blueprint in (health.blp, organizations_blp, users_blp):
+        api.register_blueprint(blueprint)
+    cli.register(app)
+    return app
+
+
+def _configure_database(app: Flask) -> None:
+    url = app.config["DATABASE_URL"]
+    if url is None:
+        from torium_api.embedded_pg import database_url
+
+        url = database_url(app.config["EMBEDDED_PG_DIR"])
+    elif url.startswith("postgres://"):
+        url = "postgresql://" + url.removeprefix("postgres://")
+    app.config["SQLALCHEMY_DATABASE_URI"] = url
+
+
+from pathlib import Path  # noqa: E402
+
+_ROOT = Path(__file__).resolve().parent.parent

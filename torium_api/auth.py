@@ -1,0 +1,201 @@
+"""Authentication: Cognito JWT verification and the default-deny request hook.
+
+Who the caller is comes only from a verified token. Every route needs one except
+``PUBLIC_ENDPOINTS``. Cognito pools and the local development issuer share one
+verification path (``TokenVerifier``); they differ only in where the public keys
+come from (the pool's JWKS over HTTPS, or a key file under ``instance/``).
+Whether the caller may do something is decided in services, not here.
+"""
+
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from flask import Flask, current_app, g, request
+from werkzeug.exceptions import Unauthorized
+
+from torium_api.errors import Forbidden, ServiceUnavailable
+
+log = logging.getLogger(__name__)
+
+PUBLIC_ENDPOINTS = frozenset({"health.Health", "api-docs.openapi_json", "api-docs.openapi_swagger_ui"})
+_TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
+ROLES = ("admin", "seller")
+
+
+class InvalidToken(Exception):
+    """The reason is logged, never sent to the client."""
+
+
+class KeysUnavailable(Exception):
+    """The JWKS could not be fetched: fail closed with 503, distinct from a bad token."""
+
+
+class JwksKeySource:
+    """Cognito: the pool's JWKS, cached per process, refetched on an unknown kid (30 s cooldown)."""
+
+    def __init__(self, url: str, lifespan: float, timeout: float):
+        self.client = jwt.PyJWKClient(url, lifespan=lifespan, timeout=timeout, cooldown_duration=30)
+
+    def key(self, kid: str) -> jwt.PyJWK:
+        try:
+            return self.client.get_signing_key(kid)
+        except jwt.PyJWKClientConnectionError as exc:
+            raise KeysUnavailable(str(exc)) from exc
+        except jwt.PyJWKClientError as exc:
+            raise InvalidToken(f"unknown kid: {exc}") from exc
+
+
+class LocalKeySource:
+    """The development issuer: one RSA key kept under instance/ (created on first use)."""
+
+    def __init__(self, key_dir: str):
+        self.private_key = _load_or_create_key(Path(key_dir) / "signing-key.pem")
+        public_jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.private_key.public_key()))
+        self.kid = "local-" + public_jwk["n"][:16]
+        self.jwks = {"keys": [{**public_jwk, "kid": self.kid, "alg": "RS256", "use": "sig"}]}
+        self._keys = {k["kid"]: jwt.PyJWK(k) for k in self.jwks["keys"]}
+
+    def key(self, kid: str) -> jwt.PyJWK:
+        if kid not in self._keys:
+            raise InvalidToken("unknown kid")
+        return self._keys[kid]
+
+
+def _load_or_create_key(path: Path) -> rsa.RSAPrivateKey:
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        tmp = path.with_suffix(f".{uuid.uuid4().hex}.tmp")
+        tmp.write_bytes(pem)
+        tmp.chmod(0o600)
+        tmp.replace(path)  # atomic: concurrent first runs agree on one key
+    return serialization.load_pem_private_key(path.read_bytes(), password=None)
+
+
+class TokenVerifier:
+    def __init__(self, *, issuer, keys, client_ids, accept_id_tokens=False, leeway=30):
+        self.issuer, self.keys = issuer, keys
+        self.client_ids = frozenset(client_ids)
+        self.accept_id_tokens, self.leeway = accept_id_tokens, leeway
+
+    def verify(self, token: str) -> dict:
+        if not _TOKEN_SHAPE.match(token):
+            raise InvalidToken("malformed token")
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(f"bad header: {exc}") from exc
+        if header.get("alg") != "RS256" or not isinstance(header.get("kid"), str):
+            raise InvalidToken(f"alg {header.get('alg')!r} or kid not acceptable")
+        jwk = self.keys.key(header["kid"])
+        if jwk.key_type != "RSA" or jwk.Algorithm is None or (jwk.algorithm_name or "RS256") != "RS256":
+            raise InvalidToken("key is not an RS256 signing key")
+        try:
+            claims = jwt.decode(
+                token, jwk.key, algorithms=["RS256"], issuer=self.issuer, leeway=self.leeway,
+                options={"require": ["exp", "iat", "iss", "sub", "token_use"], "verify_aud": False},
+            )
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(f"{type(exc).__name__}: {exc}") from exc
+        self._check_use(claims)
+        return claims
+
+    def _check_use(self, claims: dict) -> None:
+        use = claims.get("token_use")
+        if use == "access":
+            if claims.get("client_id") not in self.client_ids:
+                raise InvalidToken("client_id not allowed")
+        elif use == "id" and self.accept_id_tokens:
+            if claims.get("aud") not in self.client_ids:
+                raise InvalidToken("aud not allowed")
+        else:
+            raise InvalidToken(f"token_use {use!r} not accepted")
+
+
+def build_verifier(config: dict) -> TokenVerifier:
+    if config["COGNITO_USER_POOL_ID"]:
+        url = config["COGNITO_JWKS_URL"] or f"{config['COGNITO_ISSUER']}/.well-known/jwks.json"
+        keys = JwksKeySource(url, config["JWKS_CACHE_SECONDS"], config["JWKS_TIMEOUT_SECONDS"])
+    else:
+        keys = LocalKeySource(config["LOCAL_KEY_DIR"])
+    return TokenVerifier(
+        issuer=config["COGNITO_ISSUER"], keys=keys, client_ids=config["COGNITO_APP_CLIENT_IDS"],
+        accept_id_tokens=config["COGNITO_ACCEPT_ID_TOKENS"], leeway=config["AUTH_LEEWAY_SECONDS"],
+    )
+
+
+def mint_local_token(email: str, groups=(), *, ttl: int = 12 * 3600, sub: str | None = None) -> str:
+    """A Cognito-shaped access token signed by the local issuer (development and tests only)."""
+    verifier: TokenVerifier = current_app.extensions["torium_auth"]["verifier"]
+    if not isinstance(verifier.keys, LocalKeySource):
+        raise RuntimeError("a Cognito user pool is configured: get tokens from Cognito")
+    now = int(time.time())
+    claims = {
+        "sub": sub or str(uuid.uuid5(uuid.NAMESPACE_URL, f"torium-local:{email.lower()}")),
+        "iss": verifier.issuer, "client_id": sorted(verifier.client_ids)[0], "token_use": "access",
+        "scope": "aws.cognito.signin.user.admin", "auth_time": now, "iat": now, "exp": now + ttl,
+        "jti": str(uuid.uuid4()), "username": email, "email": email, "cognito:groups": list(groups),
+    }
+    key = verifier.keys.private_key
+    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": verifier.keys.kid})
+
+
+def _unauthorized() -> Unauthorized:
+    exc = Unauthorized("Authentication required")
+    exc.data = {"message": "Authentication required", "headers": {"WWW-Authenticate": 'Bearer realm="torium"'}}
+    return exc
+
+
+def _authenticate() -> None:
+    if request.method == "OPTIONS" or request.endpoint is None or request.endpoint in PUBLIC_ENDPOINTS:
+        return
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _unauthorized()
+    state = current_app.extensions["torium_auth"]
+    try:
+        claims = state["verifier"].verify(token.strip())
+    except InvalidToken as exc:
+        log.info("token rejected", extra={"reason": str(exc)})
+        raise _unauthorized() from None
+    except KeysUnavailable as exc:
+        log.error("JWKS unavailable", extra={"reason": str(exc)})
+        raise ServiceUnavailable("Authentication is temporarily unavailable", headers={"Retry-After": "5"}) from None
+    g.auth_claims = claims
+    g.current_user = state["load_user"](claims, token.strip())
+    _check_legacy_identity_headers()
+
+
+def _check_legacy_identity_headers() -> None:
+    """The old app sent its own id in trm-user-id / trm-admin-id. Accept only the caller's."""
+    view = current_app.view_functions.get(request.endpoint)
+    target_methods = getattr(getattr(view, "view_class", view), "trm_user_id_target_methods", ())
+    names = ("trm-admin-id",) if request.method in target_methods else ("trm-user-id", "trm-admin-id")
+    for name in names:
+        value = request.headers.get(name)
+        if value is not None and value.strip() != str(g.current_user.id):
+            raise Forbidden(f"{name} does not match the authenticated user")
+
+
+def current_user():
+    return g.current_user
+
+
+def current_roles() -> frozenset[str]:
+    return frozenset(r for r in g.auth_claims.get("cognito:groups") or () if r in ROLES)
+
+
+def init_app(app: Flask, load_user: Callable[[dict, str], object]) -> None:
+    app.extensions["torium_auth"] = {"verifier": build_verifier(app.config), "load_user": load_user}
+    app.before_request(_authenticate)

@@ -1,0 +1,112 @@
+"""Configuration. The only module that reads ``os.environ``.
+
+Every setting is documented in README.md (section "Configuration"). ``load_config``
+turns an environment mapping into the dict that ``create_app`` puts in
+``app.config``; tests pass their own mapping plus overrides instead of patching
+the process environment.
+"""
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+LOCAL_ISSUER = "https://torium.local/dev-issuer"
+LOCAL_CLIENT_ID = "torium-local"
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _list(value: str | None) -> list[str]:
+    return [item.strip() for item in (value or "").split(",") if item.strip()]
+
+
+def _local_aws_endpoint(instance_path: Path) -> str | None:
+    """The endpoint of the moto server that `make run` started, if one is running."""
+    marker = instance_path / "local-aws-endpoint"
+    if not marker.exists():
+        return None
+    return marker.read_text().strip() or None
+
+
+def wants_local_aws(environ: Mapping[str, str] | None = None) -> bool:
+    """`make run` starts a local AWS endpoint unless an endpoint or real credentials are configured."""
+    env = os.environ if environ is None else environ
+    return not any(env.get(name) for name in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_PROFILE"))
+
+
+def load_config(environ: Mapping[str, str] | None = None, instance_path: Path | None = None) -> dict:
+    env = os.environ if environ is None else environ
+    instance = Path(instance_path or Path(__file__).resolve().parent.parent / "instance")
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "eu-central-1"
+    pool_id = env.get("COGNITO_USER_POOL_ID") or None
+    cognito_region = env.get("COGNITO_REGION") or region
+    endpoint = env.get("AWS_ENDPOINT_URL") or _local_aws_endpoint(instance)
+    return {
+        # Database: DATABASE_URL, or an embedded PostgreSQL under instance/ when unset.
+        "DATABASE_URL": env.get("DATABASE_URL") or None,
+        "EMBEDDED_PG_DIR": str(instance / "pgdata"),
+        "SQLALCHEMY_ENGINE_OPTIONS": {
+            "pool_pre_ping": True,
+            "pool_recycle": int(env.get("DB_POOL_RECYCLE_SECONDS", "280")),
+            "pool_size": int(env.get("DB_POOL_SIZE", "5")),
+            "max_overflow": int(env.get("DB_MAX_OVERFLOW", "10")),
+        },
+        # Identity: Amazon Cognito, or the local development issuer when no pool is set.
+        "COGNITO_USER_POOL_ID": pool_id,
+        "COGNITO_REGION": cognito_region,
+        "COGNITO_ISSUER": (
+            f"https://cognito-idp.{cognito_region}.amazonaws.com/{pool_id}" if pool_id else LOCAL_ISSUER
+        ),
+        "COGNITO_JWKS_URL": None,  # derived from the issuer; only tests point it elsewhere
+        "COGNITO_APP_CLIENT_IDS": _list(env.get("COGNITO_APP_CLIENT_IDS")) if pool_id else [LOCAL_CLIENT_ID],
+        "COGNITO_ACCEPT_ID_TOKENS": _bool(env.get("COGNITO_ACCEPT_ID_TOKENS")),
+        "AUTH_LEEWAY_SECONDS": int(env.get("AUTH_LEEWAY_SECONDS", "30")),
+        "JWKS_CACHE_SECONDS": int(env.get("JWKS_CACHE_SECONDS", "21600")),
+        "JWKS_TIMEOUT_SECONDS": float(env.get("JWKS_TIMEOUT_SECONDS", "3")),
+        "LOCAL_KEY_DIR": str(instance / "dev-keys"),
+        # AWS: real AWS by default; AWS_ENDPOINT_URL (or `make run`'s moto server) for local.
+        "AWS_REGION": region,
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_LOCAL": endpoint is not None and not env.get("AWS_ACCESS_KEY_ID"),
+        "QUEUE_PREFIX": env.get("QUEUE_PREFIX", "torium-"),
+        "QUEUE_MAX_RECEIVES": int(env.get("QUEUE_MAX_RECEIVES", "5")),
+        "QUEUE_VISIBILITY_TIMEOUT": int(env.get("QUEUE_VISIBILITY_TIMEOUT", "60")),
+        "WORKER_WAIT_SECONDS": int(env.get("WORKER_WAIT_SECONDS", "20")),
+        "WORKER_RETRY_BASE_SECONDS": int(env.get("WORKER_RETRY_BASE_SECONDS", "10")),
+        "RELAY_IDLE_SECONDS": float(env.get("RELAY_IDLE_SECONDS", "0.5")),
+        "RELAY_BATCH_SIZE": int(env.get("RELAY_BATCH_SIZE", "100")),
+        "SCHEDULER_INTERVAL_SECONDS": int(env.get("SCHEDULER_INTERVAL_SECONDS", "60")),
+        "SES_SENDER": env.get("SES_SENDER", "no-reply@torium.local"),
+        "SNS_PLATFORM_APPLICATION_ARN": env.get("SNS_PLATFORM_APPLICATION_ARN") or None,
+        "ORGANIZATION_LOGO_BUCKET": env.get("ORGANIZATION_LOGO_BUCKET", "organization-torium"),
+        # Phone verification.
+        "MOBILE_CODE_TTL_SECONDS": int(env.get("MOBILE_CODE_TTL_SECONDS", "600")),
+        "MOBILE_CODE_MAX_ATTEMPTS": int(env.get("MOBILE_CODE_MAX_ATTEMPTS", "5")),
+        "MOBILE_CODES_PER_HOUR": int(env.get("MOBILE_CODES_PER_HOUR", "5")),
+        # HTTP.
+        "CORS_ORIGINS": _list(env.get("CORS_ORIGINS")) or ["*"],
+        "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(64 * 1024))),
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_EMAIL_LOOKUP": env.get("RATELIMIT_EMAIL_LOOKUP", "20/minute;200/day"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
+        "SECRET_KEY": env.get("SECRET_KEY") or None,
+        # flask-smorest / OpenAPI.
+        "API_TITLE": "torium-api",
+        "API_VERSION": "1.0.0",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "/docs",
+        "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        "API_SPEC_OPTIONS": {
+            "components": {
+                "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+            },
+            "security": [{"bearerAuth": []}],
+        },
+    }

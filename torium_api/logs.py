@@ -1,0 +1,55 @@
+"""JSON-lines logging to stdout with a request id, and one access line per request."""
+
+import logging
+import re
+import sys
+import time
+import uuid
+
+from flask import Flask, g, has_request_context, request
+from pythonjsonlogger.json import JsonFormatter
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
+
+
+class _RequestContext(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if has_request_context():
+            record.request_id = getattr(g, "request_id", None)
+            claims = getattr(g, "auth_claims", None)
+            record.user_sub = claims.get("sub") if claims else None
+        return True
+
+
+def configure_logging(level: str) -> None:
+    root = logging.getLogger()
+    if any(getattr(h, "_torium", False) for h in root.handlers):
+        return
+    handler = logging.StreamHandler(sys.stdout)
+    handler._torium = True
+    handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s",
+                                       rename_fields={"asctime": "ts", "levelname": "level", "name": "logger",
+                                                      "message": "msg"}))
+    handler.addFilter(_RequestContext())
+    root.addHandler(handler)
+    root.setLevel(level)
+    for noisy in ("botocore", "urllib3", "werkzeug", "pgserver", "alembic.runtime.migration"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def init_app(app: Flask) -> None:
+    access = logging.getLogger("torium_api.access")
+
+    @app.before_request
+    def _start():
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if _REQUEST_ID.match(incoming) else str(uuid.uuid4())
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _finish(response):
+        response.headers["X-Request-ID"] = getattr(g, "request_id", "")
+        duration = (time.perf_counter() - getattr(g, "started", time.perf_counter())) * 1000
+        access.info("request", extra={"method": request.method, "path": request.path,
+                                      "status": response.status_code, "duration_ms": round(duration, 1)})
+        return response

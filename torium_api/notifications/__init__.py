@@ -1,0 +1,25 @@
+"""Notifications: deliver a message to a user by SMS (SNS), e-mail (SES) or push (SNS), and log it.
+
+A sink: it imports ``users`` only, and other domains reach it through outbox messages
+(``notifications.requested`` or their own event types), never by calling it inside a request.
+"""
+
+import enum
+
+from torium_api import queues
+from torium_api.outbox import emit
+
+
+class Channel(enum.StrEnum):
+    SMS = "SMS"
+    EMAIL = "EMAIL"
+    PUSH = "PUSH"
+    PREFERRED = "PREFERRED"  # the user's reminder preference, falling back to e-mail
+
+
+def request_notification(user_id: int, *, subject: str, text: str, channel: Channel = Channel.PREFERRED,
+                         data: dict | None = None) -> None:
+    """Ask the workers to notify a user (adds an outbox message to the caller's transaction)."""
+    emit("notifications.requested",
+         {"user_id": user_id, "channel": channel.value, "subject": subject, "text": text, "data": data or {}},
+         queue=queues.NOTIFICATIONS)

@@ -1,0 +1,36 @@
+"""Message handlers of the notifications domain (registered in workers/__init__.py)."""
+
+import logging
+
+from torium_api.notifications import Channel, senders, services
+from torium_api.users import services as users
+
+log = logging.getLogger(__name__)
+
+
+def on_mobile_verification_requested(payload: dict, *, message_id: str) -> None:
+    """The SMS with a verification code goes to the number being verified, not the stored one."""
+    services.send(message_id, payload["user_id"], Channel.SMS, payload["mobile_number"],
+                  subject="Torium verification", text=payload["message"], sensitive=True)
+
+
+def on_device_registered(payload: dict, *, message_id: str) -> None:
+    user = users.find_user(payload["user_id"])
+    if user is None or user.device_token != payload["device_token"]:
+        log.info("device registration superseded; nothing to do")
+        return
+    try:
+        arn = senders.register_device(user.id, user.device_token, user.device_arn)
+    except senders.Undeliverable as exc:
+        log.warning("push endpoint not created: %s", exc)
+        return
+    users.set_device_endpoint(user, arn)
+
+
+def on_notification_requested(payload: dict, *, message_id: str) -> None:
+    user = users.find_user(payload["user_id"])
+    if user is None:
+        log.info("notification for a deleted user skipped")
+        return
+    services.deliver(message_id, user, Channel(payload["channel"]), subject=payload["subject"],
+                     text=payload["text"], data=payload.get("data"))

@@ -1,0 +1,41 @@
+import logging
+
+from botocore.exceptions import BotoCoreError, ClientError
+from flask import current_app
+
+from torium_api import aws
+from torium_api.errors import NotFound
+from torium_api.extensions import db
+from torium_api.organizations.models import Organization
+
+log = logging.getLogger(__name__)
+LOGO_LINK_SECONDS = 3600
+
+
+def list_organizations() -> list[dict]:
+    organizations = db.session.scalars(db.select(Organization).order_by(Organization.id))
+    return [{"id": o.id, "name": o.name, "url": o.url, "logo_link": _logo_link(o)} for o in organizations]
+
+
+def find_organization(organization_id: int) -> Organization | None:
+    return db.session.get(Organization, organization_id)
+
+
+def get_organization(organization_id: int) -> Organization:
+    organization = find_organization(organization_id)
+    if organization is None:
+        raise NotFound("Organization not found")
+    return organization
+
+
+def _logo_link(organization: Organization) -> str | None:
+    """Presigning is a local computation (no network call); without credentials it cannot sign."""
+    try:
+        return aws.client("s3").generate_presigned_url(
+            "get_object",
+            Params={"Bucket": current_app.config["ORGANIZATION_LOGO_BUCKET"], "Key": organization.logo_key},
+            ExpiresIn=LOGO_LINK_SECONDS,
+        )
+    except (BotoCoreError, ClientError):
+        log.warning("cannot presign organization logo", exc_info=True)
+        return None

@@ -1,0 +1,108 @@
+"""The relay: publishes committed outbox rows to SQS, at least once, never losing one.
+
+Each pass claims due rows with ``FOR UPDATE SKIP LOCKED`` (so concurrent relays on
+several instances never send the same row), sends them with ``send_message_batch``
+(10 per call), marks the acknowledged ones sent and reschedules the rest with
+exponential backoff, all in one transaction. A crash between send and commit
+re-sends: consumers deduplicate on the message id, FIFO queues on the dedup id.
+"""
+
+import json
+import logging
+import time
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+
+from botocore.exceptions import BotoCoreError, ClientError
+from flask import current_app
+
+from torium_api import aws, queues
+from torium_api.database import transaction
+from torium_api.extensions import db
+from torium_api.outbox.models import OutboxMessage
+
+log = logging.getLogger(__name__)
+MAX_BACKOFF_SECONDS = 300
+SQS_BATCH = 10
+
+
+def relay_batch(limit: int | None = None) -> int:
+    """One pass. Returns how many rows were published."""
+    limit = limit or current_app.config["RELAY_BATCH_SIZE"]
+    with transaction():
+        rows = db.session.scalars(
+            db.select(OutboxMessage)
+            .where(OutboxMessage.sent_at.is_(None), OutboxMessage.available_at <= db.func.now())
+            .order_by(OutboxMessage.available_at, OutboxMessage.occurred_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+        by_queue = defaultdict(list)
+        for row in rows:
+            by_queue[row.queue].append(row)
+        sent = 0
+        for queue_key, queue_rows in by_queue.items():
+            for start in range(0, len(queue_rows), SQS_BATCH):
+                sent += _publish(queues.BY_KEY[queue_key], queue_rows[start:start + SQS_BATCH])
+    return sent
+
+
+def _publish(queue: queues.Queue, rows: list[OutboxMessage]) -> int:
+    entries = [_entry(queue, i, row) for i, row in enumerate(rows)]
+    try:
+        response = aws.client("sqs").send_message_batch(QueueUrl=queues.url(queue), Entries=entries)
+    except (BotoCoreError, ClientError) as exc:
+        for row in rows:
+            _reschedule(row, f"{type(exc).__name__}: {exc}")
+        log.warning("relay: SQS unavailable, %d messages rescheduled", len(rows), extra={"queue": queue.key})
+        return 0
+    now = datetime.now(UTC)
+    for ok in response.get("Successful", []):
+        rows[int(ok["Id"])].sent_at = now
+    for failed in response.get("Failed", []):  # boto3 does not raise on partial failure
+        _reschedule(rows[int(failed["Id"])], f"{failed.get('Code')}: {failed.get('Message')}")
+    return len(response.get("Successful", []))
+
+
+def _entry(queue: queues.Queue, index: int, row: OutboxMessage) -> dict:
+    entry = {
+        "Id": str(index),
+        "MessageBody": json.dumps(row.envelope(), separators=(",", ":")),
+        "MessageAttributes": {"type": {"DataType": "String", "StringValue": row.type}},
+    }
+    if row.request_id:
+        entry["MessageAttributes"]["request_id"] = {"DataType": "String", "StringValue": row.request_id}
+    if queue.fifo:
+        entry["MessageGroupId"] = row.group_id
+        entry["MessageDeduplicationId"] = str(row.id)
+    return entry
+
+
+def _reschedule(row: OutboxMessage, error: str) -> None:
+    row.attempts += 1
+    delay = min(2 ** row.attempts, MAX_BACKOFF_SECONDS)
+    row.available_at = datetime.now(UTC) + timedelta(seconds=delay)
+    row.last_error = error[:1000]
+
+
+def purge_sent(older_than: timedelta = timedelta(days=7)) -> int:
+    """Delete rows published long ago (the relay keeps the table small)."""
+    result = db.session.execute(
+        db.delete(OutboxMessage).where(OutboxMessage.sent_at < datetime.now(UTC) - older_than)
+    )
+    return result.rowcount
+
+
+def run(stop, idle_seconds: float | None = None) -> None:
+    """Relay until ``stop()`` is true; sleep briefly when there is nothing to send."""
+    idle = idle_seconds if idle_seconds is not None else current_app.config["RELAY_IDLE_SECONDS"]
+    log.info("relay started")
+    while not stop():
+        try:
+            published = relay_batch()
+        except Exception:
+            log.exception("relay pass failed")
+            published = 0
+        if not published:
+            time.sleep(idle)
+    log.info("relay stopped")

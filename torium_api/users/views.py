@@ -1,0 +1,101 @@
+from flask.views import MethodView
+
+from torium_api.auth import current_user
+from torium_api.database import transaction
+from torium_api.extensions import limiter
+from torium_api.users import blp, services
+from torium_api.users.schemas import (
+    DeviceUpdateSchema,
+    EmailLookupHeadersSchema,
+    MobileConfirmSchema,
+    MobileCreateSchema,
+    OrganizationUpdateSchema,
+    PreferencesUpdateSchema,
+    UserIdSchema,
+    UserSchema,
+)
+
+
+def load_user(claims: dict, token: str):
+    """auth.py calls this with a verified token: the user row, created on first sight."""
+    user = services.find_user_by_sub(claims["sub"])
+    if user is None:
+        with transaction():
+            services.create_user_from_token(claims, token)
+        user = services.find_user_by_sub(claims["sub"])
+    return user
+
+
+@blp.route("/users")
+class Profile(MethodView):
+    @blp.response(200, UserSchema)
+    def get(self):
+        """The caller's profile (contract route 22)"""
+        return current_user()
+
+
+@blp.route("/users/preferences")
+class Preferences(MethodView):
+    @blp.arguments(PreferencesUpdateSchema)
+    @blp.response(200)
+    def patch(self, data):
+        """Choose how reminders reach the caller: SMS (needs a verified number), EMAIL or PUSH"""
+        with transaction():
+            services.update_preferences(current_user(), **data)
+
+
+@blp.route("/users/mobile")
+class Mobile(MethodView):
+    @blp.arguments(MobileCreateSchema)
+    @blp.response(200)
+    @blp.alt_response(429, description="Too many codes requested")
+    def post(self, data):
+        """Send a 6-digit verification code by SMS to a new number"""
+        with transaction():
+            services.request_mobile_verification(current_user(), **data)
+
+    @blp.arguments(MobileConfirmSchema)
+    @blp.response(200)
+    def patch(self, data):
+        """Confirm the number with the code; it becomes the caller's number and SMS their preference"""
+        with transaction():
+            services.confirm_mobile(current_user(), **data)
+
+
+@blp.route("/users/organization")
+class UserOrganization(MethodView):
+    @blp.arguments(OrganizationUpdateSchema)
+    @blp.response(200)
+    def patch(self, data):
+        """Set (or with null, clear) the caller's organization"""
+        with transaction():
+            services.set_organization(current_user(), **data)
+
+
+@blp.route("/users/device")
+class Device(MethodView):
+    @blp.arguments(DeviceUpdateSchema)
+    @blp.response(200)
+    def patch(self, data):
+        """Register the caller's FCM device token for push notifications"""
+        with transaction():
+            services.set_device_token(current_user(), **data)
+
+
+@blp.route("/users/email")
+class UserByEmail(MethodView):
+    decorators = [limiter.limit(lambda: _email_lookup_limit())]
+
+    @blp.arguments(EmailLookupHeadersSchema, location="headers")
+    @blp.response(200, UserIdSchema)
+    @blp.alt_response(404, description="No user with that e-mail")
+    @blp.alt_response(429, description="Too many look-ups")
+    def get(self, headers):
+        """Find a user's id by exact e-mail (header trm-email), to invite them; rate-limited"""
+        return {"user_id": services.find_user_id_by_email(headers["email"])}
+
+
+def _email_lookup_limit() -> str:
+    from flask import current_app
+
+    return current_app.config["RATELIMIT_EMAIL_LOOKUP"]

@@ -1,0 +1,90 @@
+"""The web layer shared by every blueprint: the success envelope and its documentation.
+
+Views return plain data. ``Blueprint.response`` dumps it through the view's schema
+and wraps it as ``{"status": {"code": <HTTP status>, "message": "Success"}, "data": ...}``
+(the shape the Flutter client reads); the generated spec documents the same shape.
+Errors get the matching envelope from ``errors.py``.
+"""
+
+from functools import wraps
+
+import flask_smorest
+import marshmallow as ma
+from flask import g, request
+from flask_smorest.utils import unpack_tuple_response
+
+from torium_api import errors
+
+
+class StatusSchema(ma.Schema):
+    code = ma.fields.Integer(required=True)
+    message = ma.fields.String(required=True)
+
+
+class ErrorEnvelopeSchema(ma.Schema):
+    status = ma.fields.Nested(StatusSchema, required=True)
+    data = ma.fields.Raw(allow_none=True, required=True, metadata={"type": "object", "nullable": True})
+    errors = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Raw(),
+        metadata={"description": "Field errors (422 only)"},
+    )
+
+
+class Envelope:
+    """What a wrapped view returns before the envelope schema dumps it."""
+
+    def __init__(self, data, code: int):
+        self.data = data
+        self.status = {"code": code, "message": "Success"}
+
+
+_ENVELOPES: dict[tuple, type[ma.Schema]] = {}
+
+
+def envelope_schema(schema) -> type[ma.Schema]:
+    """One named envelope schema per (response schema, many) pair, so the spec stays tidy."""
+    if schema is None:
+        key, name = (None, False), "EmptyEnvelope"
+        data = ma.fields.Raw(allow_none=True, required=True, metadata={"type": "object", "nullable": True})
+    else:
+        instance = schema() if isinstance(schema, type) else schema
+        base = type(instance).__name__.removesuffix("Schema")
+        key = (type(instance), instance.many)
+        name = f"{base}ListEnvelope" if instance.many else f"{base}Envelope"
+        nested = ma.fields.Nested(type(instance), required=True)
+        data = ma.fields.List(nested, required=True) if instance.many else nested
+    if key not in _ENVELOPES:
+        _ENVELOPES[key] = type(name, (ma.Schema,), {"status": ma.fields.Nested(StatusSchema), "data": data})
+    return _ENVELOPES[key]
+
+
+class Blueprint(flask_smorest.Blueprint):
+    def response(self, status_code, schema=None, **kwargs):
+        outer = super().response(status_code, envelope_schema(schema), **kwargs)
+
+        def decorator(func):
+            @wraps(func)
+            def wrapper(*args, **kw):
+                result, code, headers = unpack_tuple_response(func(*args, **kw))
+                return Envelope(result, code or int(status_code)), code, headers
+
+            return outer(wrapper)
+
+        return decorator
+
+
+class Api(flask_smorest.Api):
+    ERROR_SCHEMA = ErrorEnvelopeSchema
+
+    def _register_error_handlers(self):
+        errors.register_error_handlers(self._app)
+
+    def handle_http_exception(self, error):
+        return errors.handle_http_exception(error)
+
+
+def rate_limit_key() -> str:
+    """Rate limits count per authenticated user, else per client address."""
+    user = getattr(g, "auth_claims", None)
+    return f"sub:{user['sub']}" if user else f"ip:{request.remote_addr}"

@@ -1,0 +1,24 @@
+"""What the workers do: the message handlers and the periodic jobs, registered in one place.
+
+A handler is ``on_<event>(payload: dict, *, message_id: str)`` in the consuming domain's
+``handlers.py``; it must be idempotent and must not commit (the consumer owns the
+transaction). Queue routing: each message type names its queue when it is emitted.
+"""
+
+from datetime import timedelta
+
+from torium_api.notifications import handlers as notifications
+from torium_api.outbox import relay
+from torium_api.workers import consumer, scheduler
+
+HANDLERS = {
+    "users.mobile_verification_requested": notifications.on_mobile_verification_requested,
+    "users.device_registered": notifications.on_device_registered,
+    "notifications.requested": notifications.on_notification_requested,
+}
+
+
+PERIODIC_JOBS = [
+    scheduler.PeriodicJob("outbox.purge_sent", timedelta(hours=1), relay.purge_sent),
+    scheduler.PeriodicJob("processed_messages.purge", timedelta(hours=1), consumer.purge_processed),
+]
