@@ -111,3 +111,27 @@ def tokens(app) -> TokenFactory:
 def user(client, tokens):
     """A signed-in user: (id, auth headers)."""
     return tokens.signed_in_user(client, "ada@example.com")
+
+
+def drain(sqs_client, url: str) -> int:
+    """Receive and delete until empty (PurgeQueue is limited to once a minute, as on AWS)."""
+    removed = 0
+    while messages := sqs_client.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
+                                                 WaitTimeSeconds=0, VisibilityTimeout=0).get("Messages", []):
+        sqs_client.delete_message_batch(QueueUrl=url, Entries=[
+            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
+        removed += len(messages)
+    return removed
+
+
+@pytest.fixture
+def sqs(app):
+    """The SQS client, with every test queue and DLQ emptied first."""
+    from torium_api import aws, queues
+
+    with app.app_context():
+        client = aws.client("sqs")
+        for queue in queues.ALL:
+            drain(client, queues.url(queue))
+            drain(client, queues.dlq_url(queue))
+    return client

@@ -55,9 +55,9 @@ def run(app: Flask, stop: threading.Event) -> None:
     log.info("worker stopped")
 
 
-def drain_once(app: Flask) -> int:
+def drain_once(app: Flask, wait_seconds: int = 1) -> int:
     """Run the scheduler once and handle everything currently queued (``flask worker run --once``)."""
     with app.app_context():
         scheduler.tick(PERIODIC_JOBS)
     never = threading.Event()
-    return sum(consume(app, queue, never, wait_seconds=1, drain=True) for queue in queues.ALL)
+    return sum(consume(app, queue, never, wait_seconds=wait_seconds, drain=True) for queue in queues.ALL)
