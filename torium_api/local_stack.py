@@ -9,6 +9,7 @@ serves the API until Ctrl-C, when it stops everything it started.
 
 import atexit
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,9 @@ DEMO_EMAIL = "demo@torium.local"
 
 
 def main() -> None:
+    # Ctrl-C and SIGTERM both end the run through atexit, which stops what we started.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     instance = ROOT / "instance"
     instance.mkdir(exist_ok=True)
     marker = instance / "local-aws-endpoint"
@@ -44,7 +48,10 @@ def main() -> None:
     atexit.register(_stop_all, children)
     port = int(os.environ.get("PORT", "5000"))
     _banner(port, token, child_env.get("AWS_ENDPOINT_URL"))
-    app.run(host="127.0.0.1", port=port, threaded=True, use_reloader=False)
+    try:
+        app.run(host="127.0.0.1", port=port, threaded=True, use_reloader=False)
+    except KeyboardInterrupt:
+        pass
 
 
 def _prepare(app, child_env: dict, local_aws: bool) -> str:

@@ -61,7 +61,8 @@ def handle(queue: queues.Queue, message: dict, handlers: dict) -> str:
     except PoisonMessage as exc:
         _dead_letter(queue, message, str(exc))
         return "dead-lettered"
-    extra = {"message_id": envelope["id"], "type": envelope["type"], "queue": queue.key}
+    request_id = message.get("MessageAttributes", {}).get("request_id", {}).get("StringValue")
+    extra = {"message_id": envelope["id"], "type": envelope["type"], "queue": queue.key, "request_id": request_id}
     try:
         with transaction():
             if not _claim(envelope):
