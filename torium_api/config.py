@@ -94,7 +94,6 @@ def load_config(environ: Mapping[str, str] | None = None, instance_path: Path | 
         "RATELIMIT_EMAIL_LOOKUP": env.get("RATELIMIT_EMAIL_LOOKUP", "20/minute;200/day"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
-        "SECRET_KEY": env.get("SECRET_KEY") or None,
         # flask-smorest / OpenAPI.
         "API_TITLE": "torium-api",
         "API_VERSION": "1.0.0",
