@@ -21,7 +21,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check torium_api tests
+	$(BIN)/ruff check torium_api tests bench
 
 ## Regenerate api-schema.json from the code (a test fails when it is stale).
 spec: $(STAMP)

@@ -76,6 +76,7 @@ def load_config(environ: Mapping[str, str] | None = None, instance_path: Path | 
         "QUEUE_MAX_RECEIVES": int(env.get("QUEUE_MAX_RECEIVES", "5")),
         "QUEUE_VISIBILITY_TIMEOUT": int(env.get("QUEUE_VISIBILITY_TIMEOUT", "60")),
         "WORKER_WAIT_SECONDS": int(env.get("WORKER_WAIT_SECONDS", "20")),
+        "WORKER_CONCURRENCY": int(env.get("WORKER_CONCURRENCY", "4")),
         "WORKER_RETRY_BASE_SECONDS": int(env.get("WORKER_RETRY_BASE_SECONDS", "10")),
         "RELAY_IDLE_SECONDS": float(env.get("RELAY_IDLE_SECONDS", "0.5")),
         "RELAY_BATCH_SIZE": int(env.get("RELAY_BATCH_SIZE", "100")),

@@ -8,6 +8,7 @@ serves the API until Ctrl-C, when it stops everything it started.
 """
 
 import atexit
+import contextlib
 import os
 import signal
 import subprocess
@@ -48,10 +49,8 @@ def main() -> None:
     atexit.register(_stop_all, children)
     port = int(os.environ.get("PORT", "5000"))
     _banner(port, token, child_env.get("AWS_ENDPOINT_URL"))
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         app.run(host="127.0.0.1", port=port, threaded=True, use_reloader=False)
-    except KeyboardInterrupt:
-        pass
 
 
 def _prepare(app, child_env: dict, local_aws: bool) -> str:

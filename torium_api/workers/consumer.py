@@ -51,8 +51,12 @@ def receive(queue: queues.Queue, wait_seconds: int) -> list[dict]:
 
 
 def handle(queue: queues.Queue, message: dict, handlers: dict) -> str:
-    """Process one received SQS message. Returns what happened (for logs and tests)."""
-    sqs, url = aws.client("sqs"), queues.url(queue)
+    """Process one received SQS message. Returns what happened (for logs and tests).
+
+    "processed" and "duplicate" mean the message may now be deleted (the caller batches
+    deletes); "failed" leaves it to come back; "dead-lettered" has already been moved.
+    """
+    url = queues.url(queue)
     try:
         envelope = parse(message["Body"])
         handler = handlers.get(envelope["type"])
@@ -76,9 +80,20 @@ def handle(queue: queues.Queue, message: dict, handlers: dict) -> str:
                       extra=extra)
         _retry_later(url, message, receives)
         return "failed"
-    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
     log.info("message %s", outcome, extra=extra)
     return outcome
+
+
+def delete(queue: queues.Queue, messages: list[dict]) -> None:
+    """Delete handled messages, 10 per call. A crash before this only causes a redelivery (skipped)."""
+    sqs, url = aws.client("sqs"), queues.url(queue)
+    for start in range(0, len(messages), 10):
+        chunk = messages[start:start + 10]
+        entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)]
+        response = sqs.delete_message_batch(QueueUrl=url, Entries=entries)
+        for failed in response.get("Failed", []):
+            log.warning("delete failed (%s); the message will be redelivered and skipped",
+                        failed.get("Code"), extra={"queue": queue.key})
 
 
 def _claim(envelope: dict) -> bool:

@@ -1,11 +1,16 @@
-"""The long-running worker: one consumer thread per queue plus the scheduler tick.
+"""The long-running worker: one consumer loop per queue plus the scheduler tick.
 
-SIGTERM/SIGINT set a flag: each thread finishes the message in hand, gives the rest
-of its batch back to SQS (visibility 0) and exits; nothing is lost.
+Each received batch (≤ 10 messages) is handled by a small thread pool, one app context
+and one transaction per message; messages of one FIFO group stay in order (one task per
+group). Handled messages are deleted in one batch call. SIGTERM/SIGINT set a flag: each
+loop finishes the messages in hand, gives unstarted ones back to SQS (visibility 0)
+and exits; nothing is lost.
 """
 
 import logging
 import threading
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask
 
@@ -13,29 +18,55 @@ from torium_api import queues
 from torium_api.workers import HANDLERS, PERIODIC_JOBS, consumer, scheduler
 
 log = logging.getLogger(__name__)
+DELETABLE = {"processed", "duplicate"}
 
 
-def consume(app: Flask, queue: queues.Queue, stop: threading.Event, wait_seconds: int, drain: bool = False) -> int:
+def _handle_in_order(app: Flask, queue, messages: list[dict], stop: threading.Event) -> tuple[list, list]:
+    """Handle messages one after another; returns (deletable, not started)."""
+    done = []
+    for index, message in enumerate(messages):
+        if stop.is_set():
+            return done, messages[index:]
+        with app.app_context():  # a fresh session per message
+            if consumer.handle(queue, message, HANDLERS) in DELETABLE:
+                done.append(message)
+    return done, []
+
+
+def _lanes(queue: queues.Queue, messages: list[dict]) -> list[list[dict]]:
+    """Independent units of work: one per message, or one per message group on a FIFO queue."""
+    if not queue.fifo:
+        return [[m] for m in messages]
+    groups = defaultdict(list)
+    for message in messages:
+        groups[message.get("Attributes", {}).get("MessageGroupId")].append(message)
+    return list(groups.values())
+
+
+def consume(app: Flask, queue: queues.Queue, stop: threading.Event, wait_seconds: int, drain: bool = False,
+            concurrency: int | None = None) -> int:
     """Receive and handle messages until stopped (or, with ``drain``, until the queue is empty)."""
     handled = 0
-    while not stop.is_set():
-        try:
-            with app.app_context():
-                messages = consumer.receive(queue, wait_seconds)
-        except Exception:
-            log.exception("receive failed", extra={"queue": queue.key})
-            stop.wait(5)
-            continue
-        if not messages and drain:
-            break
-        for index, message in enumerate(messages):
-            if stop.is_set():
+    concurrency = concurrency or app.config["WORKER_CONCURRENCY"]
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"handler-{queue.key}") as pool:
+        while not stop.is_set():
+            try:
                 with app.app_context():
-                    consumer.release(queue, messages[index:])
+                    messages = consumer.receive(queue, wait_seconds)
+            except Exception:
+                log.exception("receive failed", extra={"queue": queue.key})
+                stop.wait(5)
+                continue
+            if not messages and drain:
                 break
-            with app.app_context():  # a fresh session per message
-                consumer.handle(queue, message, HANDLERS)
-            handled += 1
+            results = list(pool.map(lambda lane: _handle_in_order(app, queue, lane, stop), _lanes(queue, messages)))
+            deletable = [m for done, _ in results for m in done]
+            unstarted = [m for _, rest in results for m in rest]
+            with app.app_context():
+                consumer.delete(queue, deletable)
+                if unstarted:
+                    consumer.release(queue, unstarted)
+            handled += len(messages) - len(unstarted)
     return handled
 
 
