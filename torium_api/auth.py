@@ -182,8 +182,10 @@ def _check_legacy_identity_headers() -> None:
     view = current_app.view_functions.get(request.endpoint)
     target_methods = getattr(getattr(view, "view_class", view), "trm_user_id_target_methods", ())
     names = ("trm-admin-id",) if request.method in target_methods else ("trm-user-id", "trm-admin-id")
-    for name in names:
-        value = request.headers.get(name)
+    claimed = [(name, request.headers.get(name)) for name in names]
+    if request.method not in target_methods:
+        claimed.append(("user_id", request.args.get("user_id")))  # the old GETs read ?user_id= too
+    for name, value in claimed:
         if value is not None and value.strip() != str(g.current_user.id):
             raise Forbidden(f"{name} does not match the authenticated user")
 

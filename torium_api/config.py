@@ -88,6 +88,7 @@ def load_config(environ: Mapping[str, str] | None = None, instance_path: Path | 
         "MOBILE_CODE_TTL_SECONDS": int(env.get("MOBILE_CODE_TTL_SECONDS", "600")),
         "MOBILE_CODE_MAX_ATTEMPTS": int(env.get("MOBILE_CODE_MAX_ATTEMPTS", "5")),
         "MOBILE_CODES_PER_HOUR": int(env.get("MOBILE_CODES_PER_HOUR", "5")),
+        "MAX_GROUP_MEMBERS": int(env.get("MAX_GROUP_MEMBERS", "500")),
         # HTTP.
         "CORS_ORIGINS": _list(env.get("CORS_ORIGINS")) or ["*"],
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(64 * 1024))),

@@ -103,3 +103,4 @@ def downgrade():
     op.drop_index('ix_outbox_messages_pending', table_name='outbox_messages', postgresql_where=sa.text('sent_at IS NULL'))
     op.drop_table('outbox_messages')
     op.drop_table('organizations')
+    sa.Enum(name='reminder_preference').drop(op.get_bind())

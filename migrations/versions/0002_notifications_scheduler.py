@@ -47,3 +47,4 @@ def downgrade():
     op.drop_index(op.f('ix_notification_deliveries_message_id'), table_name='notification_deliveries')
     op.drop_table('notification_deliveries')
     op.drop_table('scheduled_jobs')
+    sa.Enum(name='delivery_status').drop(op.get_bind())

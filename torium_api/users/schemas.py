@@ -1,27 +1,10 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from torium_api.fields import FlexibleInteger, StrictSchema
 from torium_api.users.models import ReminderPreference
 
 E164 = validate.Regexp(r"^\+[1-9]\d{6,14}$", error="Must be a phone number in E.164 form, e.g. +48123456789.")
-
-
-class StrictSchema(ma.Schema):
-    class Meta:
-        unknown = ma.RAISE
-
-
-class FlexibleInteger(ma.fields.Integer):
-    """An integer the Flutter app may send as a string ("12"); never a float or a bool."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool | float):
-            raise self.make_error("invalid")
-        if isinstance(value, str):
-            if not value.strip().lstrip("-").isdigit():
-                raise self.make_error("invalid")
-            value = int(value.strip())
-        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class UserSchema(ma.Schema):
@@ -29,7 +12,7 @@ class UserSchema(ma.Schema):
     username = ma.fields.String(required=True, allow_none=True)
     email = ma.fields.String(required=True)
     mobile_number = ma.fields.String(required=True, allow_none=True)
-    reminder_preferences = ma.fields.Enum(ReminderPreference, required=True, allow_none=True)
+    reminder_preferences = ma.fields.Enum(ReminderPreference, by_value=True, required=True, allow_none=True)
     cognito_user_id = ma.fields.String(required=True, attribute="cognito_sub")
     device_token = ma.fields.String(required=True, allow_none=True)
     organization_id = ma.fields.Integer(required=True, allow_none=True)
@@ -40,7 +23,7 @@ class UserSchema(ma.Schema):
 
 
 class PreferencesUpdateSchema(StrictSchema):
-    reminder_preferences = ma.fields.Enum(ReminderPreference, required=True)
+    reminder_preferences = ma.fields.Enum(ReminderPreference, by_value=True, required=True)
 
 
 class MobileCreateSchema(StrictSchema):
@@ -52,8 +35,7 @@ class MobileConfirmSchema(StrictSchema):
 
 
 class OrganizationUpdateSchema(StrictSchema):
-    organization_id = FlexibleInteger(required=True, allow_none=True, strict=True,
-                                      validate=validate.Range(min=1, max=2**31 - 1),
+    organization_id = FlexibleInteger(required=True, allow_none=True,
                                       metadata={"description": "An id (the app sends it as a string); null clears"})
 
 

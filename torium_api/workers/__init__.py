@@ -7,6 +7,7 @@ transaction). Queue routing: each message type names its queue when it is emitte
 
 from datetime import timedelta
 
+from torium_api.groups import handlers as groups
 from torium_api.notifications import handlers as notifications
 from torium_api.outbox import relay
 from torium_api.workers import consumer, scheduler
@@ -15,6 +16,7 @@ HANDLERS = {
     "users.mobile_verification_requested": notifications.on_mobile_verification_requested,
     "users.device_registered": notifications.on_device_registered,
     "notifications.requested": notifications.on_notification_requested,
+    "groups.invitation_sent": groups.on_invitation_sent,
 }
 
 

@@ -1,0 +1,28 @@
+"""Schema building blocks shared by every domain's schemas."""
+
+import marshmallow as ma
+
+
+class StrictSchema(ma.Schema):
+    """Request bodies: unknown fields are errors, not silently dropped."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+
+class FlexibleInteger(ma.fields.Integer):
+    """An id the Flutter app may send as a string ("12"); never a float, a bool or a fraction."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("strict", True)
+        kwargs.setdefault("validate", ma.validate.Range(min=1, max=2**31 - 1))
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool | float):
+            raise self.make_error("invalid")
+        if isinstance(value, str):
+            if not value.strip().lstrip("-").isdigit():
+                raise self.make_error("invalid")
+            value = int(value.strip())
+        return super()._deserialize(value, attr, data, **kwargs)

@@ -1,0 +1,70 @@
+import marshmallow as ma
+from marshmallow import validate
+
+from torium_api.fields import FlexibleInteger, StrictSchema
+from torium_api.groups.models import Role
+
+NAME = validate.Length(min=1, max=50)
+DESCRIPTION = validate.Length(max=200)
+
+
+class GroupHeadersSchema(ma.Schema):
+    group_id = FlexibleInteger(required=True, data_key="trm-group-id")
+
+
+class TargetHeadersSchema(GroupHeadersSchema):
+    user_id = FlexibleInteger(required=True, data_key="trm-user-id",
+                              metadata={"description": "The member to invite or remove (not the caller)"})
+
+
+class GroupCreateSchema(StrictSchema):
+    name = ma.fields.String(required=True, validate=NAME)
+    description = ma.fields.String(required=True, validate=DESCRIPTION)
+
+
+class GroupUpdateSchema(GroupCreateSchema):
+    id = FlexibleInteger(required=True, data_key="id")
+    admin_id = FlexibleInteger(metadata={"description": "Legacy: the caller's id, if sent"})
+
+
+class GroupDeleteSchema(StrictSchema):
+    id = FlexibleInteger(required=True)
+
+
+class GroupCreatedSchema(ma.Schema):
+    group_id = ma.fields.Integer(required=True)
+
+
+class GroupSchema(ma.Schema):
+    group_id = ma.fields.Integer(required=True)
+    name = ma.fields.String(required=True)
+    admin_id = ma.fields.Integer(required=True, allow_none=True)
+    status = ma.fields.String(required=True, metadata={"description": "The caller's role in the group"})
+    description = ma.fields.String(required=True)
+
+
+class InvitationSchema(ma.Schema):
+    group_id = ma.fields.Integer(required=True)
+    name = ma.fields.String(required=True, metadata={"description": "The group's name"})
+    email = ma.fields.String(required=True, metadata={"description": "Who invited the caller"})
+
+
+class InvitationCountSchema(ma.Schema):
+    count = ma.fields.Integer(required=True)
+
+
+class MemberSchema(ma.Schema):
+    user_id = ma.fields.Integer(required=True)
+    username = ma.fields.Function(lambda m: m.user.username, required=True, allow_none=True,
+                                  metadata={"type": "string", "nullable": True})
+    email = ma.fields.Function(lambda m: m.user.email, required=True, metadata={"type": "string"})
+    status = ma.fields.Enum(Role, by_value=True, required=True, attribute="role")
+
+
+class AnswerSchema(StrictSchema):
+    status = ma.fields.String(required=True, validate=validate.OneOf(["confirmed", "rejected"]))
+
+
+class RoleUpdateSchema(StrictSchema):
+    status = ma.fields.Enum(Role, by_value=True, required=True)
+    user_id = FlexibleInteger(required=True, metadata={"description": "The member whose role changes"})

@@ -1,0 +1,43 @@
+"""Groups: create, list, rename, delete."""
+
+from torium_api.errors import Forbidden
+from torium_api.extensions import db
+from torium_api.groups.models import Group, GroupMember, Role
+from torium_api.groups.services.access import first_admin_id_subquery, get_membership, lock_group, require_role
+from torium_api.users.models import User
+
+
+def create_group(actor: User, name: str, description: str) -> Group:
+    group = Group(name=name, description=description, created_by_id=actor.id)
+    db.session.add(group)
+    db.session.flush()
+    db.session.add(GroupMember(group_id=group.id, user_id=actor.id, role=Role.ADMIN))
+    return group
+
+
+def list_groups(actor: User, page: int, page_size: int) -> tuple[list[dict], int]:
+    """The actor's groups, each once, with the actor's role: one query, whatever the count."""
+    query = (db.select(Group, GroupMember.role, first_admin_id_subquery().label("admin_id"))
+             .join(GroupMember, (GroupMember.group_id == Group.id) & (GroupMember.user_id == actor.id))
+             .order_by(Group.id))
+    rows = db.session.execute(query.limit(page_size).offset((page - 1) * page_size)).all()
+    total = db.session.scalar(db.select(db.func.count()).select_from(GroupMember)
+                              .where(GroupMember.user_id == actor.id))
+    return [{"group_id": g.id, "name": g.name, "description": g.description, "status": role.value,
+             "admin_id": admin_id} for g, role, admin_id in rows], total
+
+
+def update_group(actor: User, group_id: int, name: str, description: str, admin_id: int | None = None) -> Group:
+    if admin_id is not None and admin_id != actor.id:
+        raise Forbidden("admin_id does not match the authenticated user")
+    group = lock_group(group_id)
+    require_role(get_membership(actor, group_id), Role.ADMIN, action="edit the group")
+    group.name, group.description = name, description
+    return group
+
+
+def delete_group(actor: User, group_id: int) -> None:
+    """Members, invitations and (through ON DELETE CASCADE) everything under the group go with it."""
+    group = lock_group(group_id)
+    require_role(get_membership(actor, group_id), Role.ADMIN, action="delete the group")
+    db.session.delete(group)
