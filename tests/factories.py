@@ -41,3 +41,48 @@ class TokenFactory:
         response = client.get("/users", headers=headers)
         assert response.status_code == 200, response.get_json()
         return response.get_json()["data"]["user_id"], headers
+
+
+def make_group(app, admin_id: int, *, members: dict | None = None, invited=(), name: str = "Trip") -> int:
+    """A group with an admin, extra members {user_id: role} and pending invitations; returns its id."""
+    from torium_api.database import transaction
+    from torium_api.extensions import db
+    from torium_api.groups import services
+    from torium_api.groups.models import GroupInvitation, GroupMember, InvitationStatus, Role
+    from torium_api.users.models import User
+
+    with app.app_context(), transaction():
+        group = services.create_group(db.session.get(User, admin_id), name, "a group")
+        for user_id, role in (members or {}).items():
+            db.session.add(GroupMember(group_id=group.id, user_id=user_id, role=Role(role)))
+        for user_id in invited:
+            db.session.add(GroupInvitation(group_id=group.id, user_id=user_id, invited_by_id=admin_id,
+                                           status=InvitationStatus.PENDING))
+        db.session.flush()
+        return group.id
+
+
+def count_queries(app):
+    """A context manager counting SQL statements sent to PostgreSQL."""
+    import contextlib
+
+    from sqlalchemy import event
+
+    from torium_api.extensions import db
+
+    @contextlib.contextmanager
+    def counting():
+        statements = []
+
+        def before(conn, cursor, statement, *args):
+            statements.append(statement)
+
+        with app.app_context():
+            engine = db.engine
+        event.listen(engine, "before_cursor_execute", before)
+        try:
+            yield statements
+        finally:
+            event.remove(engine, "before_cursor_execute", before)
+
+    return counting()
