@@ -18,6 +18,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from torium_api import auth, cli, health, logs, workers  # noqa: F401 (workers: handler models)
     from torium_api.extensions import cors, db, limiter, migrate
+    from torium_api.events import blp as events_blp
     from torium_api.groups import blp as groups_blp
     from torium_api.organizations import blp as organizations_blp
     from torium_api.users import blp as users_blp
@@ -32,7 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
     logs.init_app(app)
     api = Api(app)  # also registers the error handlers (errors.py via web.Api)
     auth.init_app(app, load_user=load_user)
-    for blueprint in (health.blp, organizations_blp, users_blp, groups_blp):
+    for blueprint in (health.blp, organizations_blp, users_blp, groups_blp, events_blp):
         api.register_blueprint(blueprint)
     cli.register(app)
     return app

@@ -80,7 +80,7 @@ def load_config(environ: Mapping[str, str] | None = None, instance_path: Path | 
         "WORKER_RETRY_BASE_SECONDS": int(env.get("WORKER_RETRY_BASE_SECONDS", "10")),
         "RELAY_IDLE_SECONDS": float(env.get("RELAY_IDLE_SECONDS", "0.5")),
         "RELAY_BATCH_SIZE": int(env.get("RELAY_BATCH_SIZE", "100")),
-        "SCHEDULER_INTERVAL_SECONDS": int(env.get("SCHEDULER_INTERVAL_SECONDS", "60")),
+        "SCHEDULER_INTERVAL_SECONDS": int(env.get("SCHEDULER_INTERVAL_SECONDS", "15")),
         "SES_SENDER": env.get("SES_SENDER", "no-reply@torium.local"),
         "SNS_PLATFORM_APPLICATION_ARN": env.get("SNS_PLATFORM_APPLICATION_ARN") or None,
         "ORGANIZATION_LOGO_BUCKET": env.get("ORGANIZATION_LOGO_BUCKET", "organization-torium"),
@@ -88,6 +88,9 @@ def load_config(environ: Mapping[str, str] | None = None, instance_path: Path | 
         "MOBILE_CODE_TTL_SECONDS": int(env.get("MOBILE_CODE_TTL_SECONDS", "600")),
         "MOBILE_CODE_MAX_ATTEMPTS": int(env.get("MOBILE_CODE_MAX_ATTEMPTS", "5")),
         "MOBILE_CODES_PER_HOUR": int(env.get("MOBILE_CODES_PER_HOUR", "5")),
+        "CURRENCY": env.get("CURRENCY", "PLN"),
+        "DEFAULT_TIMEZONE": env.get("DEFAULT_TIMEZONE", "Europe/Warsaw"),
+        "NOTIFY_THROTTLE_SECONDS": int(env.get("NOTIFY_THROTTLE_SECONDS", "86400")),
         "MAX_GROUP_MEMBERS": int(env.get("MAX_GROUP_MEMBERS", "500")),
         # HTTP.
         "CORS_ORIGINS": _list(env.get("CORS_ORIGINS")) or ["*"],

@@ -19,4 +19,5 @@ def on_invitation_sent(payload: dict, *, message_id: str) -> None:
     notifications.deliver(
         message_id, invitation.user, Channel.PUSH,
         subject="Group invitation", text=f"{inviter} invited you to join {invitation.group.name}",
-        data={"type": "group_invitation", "group_id": str(invitation.group_id)})
+        data={"type": "group_invitation", "group_id": str(invitation.group_id)},
+        topic=f"group:{invitation.group_id}")

@@ -18,8 +18,11 @@ class Channel(enum.StrEnum):
 
 
 def request_notification(user_id: int, *, subject: str, text: str, channel: Channel = Channel.PREFERRED,
-                         data: dict | None = None) -> None:
-    """Ask the workers to notify a user (adds an outbox message to the caller's transaction)."""
+                         data: dict | None = None, topic: str | None = None) -> None:
+    """Ask the workers to notify a user (adds an outbox message to the caller's transaction).
+
+    ``topic`` tags the delivery log (``group:1/event:2``) so it can be forgotten with what it was about.
+    """
     emit("notifications.requested",
-         {"user_id": user_id, "channel": channel.value, "subject": subject, "text": text, "data": data or {}},
-         queue=queues.NOTIFICATIONS)
+         {"user_id": user_id, "channel": channel.value, "subject": subject, "text": text, "data": data or {},
+          "topic": topic}, queue=queues.NOTIFICATIONS)

@@ -33,4 +33,4 @@ def on_notification_requested(payload: dict, *, message_id: str) -> None:
         log.info("notification for a deleted user skipped")
         return
     services.deliver(message_id, user, Channel(payload["channel"]), subject=payload["subject"],
-                     text=payload["text"], data=payload.get("data"))
+                     text=payload["text"], data=payload.get("data"), topic=payload.get("topic"))

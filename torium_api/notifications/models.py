@@ -2,7 +2,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, Enum, ForeignKey, String, Text, func
+from sqlalchemy import DateTime, Enum, ForeignKey, Index, String, Text, func
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -19,6 +19,7 @@ class NotificationDelivery(db.Model):
     """One attempt to reach one user on one channel: who, what, how, outcome, when."""
 
     __tablename__ = "notification_deliveries"
+    __table_args__ = (Index("ix_notification_deliveries_topic", "topic", postgresql_ops={"topic": "text_pattern_ops"}),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
@@ -31,4 +32,5 @@ class NotificationDelivery(db.Model):
         Enum(DeliveryStatus, name="delivery_status", values_callable=lambda e: [m.value for m in e]))
     detail: Mapped[str | None] = mapped_column(String(500))
     provider_id: Mapped[str | None] = mapped_column(String(200))
+    topic: Mapped[str | None] = mapped_column(String(100), comment="what it was about, e.g. group:1/event:2")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -1,5 +1,6 @@
 """Deliver one notification to one user on one channel, and log the outcome."""
 
+import functools
 import logging
 
 from torium_api.extensions import db
@@ -22,17 +23,18 @@ def resolve_channel(user: User, channel: Channel) -> tuple[Channel, str | None]:
 
 
 def deliver(message_id: str, user: User, channel: Channel, *, subject: str, text: str,
-            data: dict | None = None) -> NotificationDelivery:
+            data: dict | None = None, topic: str | None = None) -> NotificationDelivery:
     channel, recipient = resolve_channel(user, channel)
     if not recipient:
         return _log(message_id, user.id, channel, None, subject, text, DeliveryStatus.SKIPPED,
-                    detail=f"no {channel.value.lower()} address for this user")
-    return send(message_id, user.id, channel, recipient, subject=subject, text=text, data=data)
+                    detail=f"no {channel.value.lower()} address for this user", topic=topic)
+    return send(message_id, user.id, channel, recipient, subject=subject, text=text, data=data, topic=topic)
 
 
 def send(message_id: str, user_id: int | None, channel: Channel, recipient: str, *, subject: str, text: str,
-         data: dict | None = None, sensitive: bool = False) -> NotificationDelivery:
+         data: dict | None = None, sensitive: bool = False, topic: str | None = None) -> NotificationDelivery:
     logged_text = REDACTED if sensitive else text
+    log_row = functools.partial(_log, message_id, user_id, channel, recipient, subject, logged_text, topic=topic)
     try:
         if channel is Channel.SMS:
             provider_id = senders.send_sms(recipient, text)
@@ -41,22 +43,23 @@ def send(message_id: str, user_id: int | None, channel: Channel, recipient: str,
         else:
             provider_id = senders.send_push(recipient, subject, text, data)
     except senders.Undeliverable as exc:
-        return _log(message_id, user_id, channel, recipient, subject, logged_text, DeliveryStatus.FAILED,
-                    detail=str(exc))
-    return _log(message_id, user_id, channel, recipient, subject, logged_text, DeliveryStatus.SENT,
-                provider_id=provider_id)
+        return log_row(DeliveryStatus.FAILED, detail=str(exc))
+    return log_row(DeliveryStatus.SENT, provider_id=provider_id)
 
 
-def _log(message_id, user_id, channel, recipient, subject, body, status, *, detail=None, provider_id=None):
+def _log(message_id, user_id, channel, recipient, subject, body, status, *, detail=None, provider_id=None,
+         topic=None):
     delivery = NotificationDelivery(message_id=message_id, user_id=user_id, channel=channel.value,
                                     recipient=recipient, subject=subject, body=body, status=status,
-                                    detail=detail, provider_id=provider_id)
+                                    detail=detail, provider_id=provider_id, topic=topic)
     db.session.add(delivery)
     log.info("notification %s", status.value, extra={"channel": channel.value, "user_id": user_id,
                                                      "detail": detail})
     return delivery
 
 
-def deliveries_for(user_id: int) -> list[NotificationDelivery]:
-    return list(db.session.scalars(db.select(NotificationDelivery).where(NotificationDelivery.user_id == user_id)
-                                   .order_by(NotificationDelivery.id)))
+def forget(topic: str) -> None:
+    """Delete the delivery log of something being deleted: its topic and the topics under it
+    (``group:1`` also takes ``group:1/event:2``; ``group:1/event:2`` does not take ``…/event:23``)."""
+    under = NotificationDelivery.topic.startswith(topic + "/", autoescape=True)
+    db.session.execute(db.delete(NotificationDelivery).where((NotificationDelivery.topic == topic) | under))

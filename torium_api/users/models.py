@@ -30,6 +30,7 @@ class User(TimestampMixin, db.Model):
     organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
     device_token: Mapped[str | None] = mapped_column(String(1024))
     device_arn: Mapped[str | None] = mapped_column(String(1024))
+    timezone: Mapped[str | None] = mapped_column(String(64))
 
     organization: Mapped[Organization | None] = relationship(lazy="joined")
 

@@ -1,3 +1,5 @@
+from zoneinfo import available_timezones
+
 import marshmallow as ma
 from marshmallow import validate
 
@@ -16,14 +18,26 @@ class UserSchema(ma.Schema):
     cognito_user_id = ma.fields.String(required=True, attribute="cognito_sub")
     device_token = ma.fields.String(required=True, allow_none=True)
     organization_id = ma.fields.Integer(required=True, allow_none=True)
+    timezone = ma.fields.String(required=True, allow_none=True, metadata={"description": "IANA zone; null: default"})
     organization_name = ma.fields.Function(
         lambda user: user.organization.name if user.organization else None,
         required=True, allow_none=True, metadata={"type": "string", "nullable": True},
     )
 
 
+def _valid_zone(name: str) -> None:
+    if name not in available_timezones():
+        raise ma.ValidationError("Must be an IANA time zone name, e.g. Europe/Warsaw.")
+
+
 class PreferencesUpdateSchema(StrictSchema):
-    reminder_preferences = ma.fields.Enum(ReminderPreference, by_value=True, required=True)
+    reminder_preferences = ma.fields.Enum(ReminderPreference, by_value=True)
+    timezone = ma.fields.String(validate=_valid_zone, metadata={"description": "IANA zone for event times"})
+
+    @ma.validates_schema
+    def _something(self, data, **kwargs):
+        if not data:
+            raise ma.ValidationError("Send reminder_preferences, timezone or both.", "reminder_preferences")
 
 
 class MobileCreateSchema(StrictSchema):

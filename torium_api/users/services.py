@@ -5,6 +5,7 @@ import hmac
 import logging
 import secrets
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from botocore.exceptions import BotoCoreError, ClientError
 from flask import current_app
@@ -62,12 +63,21 @@ def _email_from_cognito(access_token: str) -> str:
 
 # --- profile ------------------------------------------------------------------------------
 
-def update_preferences(actor: User, reminder_preferences: ReminderPreference) -> User:
+def update_preferences(actor: User, reminder_preferences: ReminderPreference | None = None,
+                       timezone: str | None = None) -> User:
     if reminder_preferences is ReminderPreference.SMS and not actor.mobile_number:
         raise Invalid("Verify a mobile number before choosing SMS",
                       errors={"reminder_preferences": ["SMS needs a verified mobile number."]})
-    actor.reminder_preferences = reminder_preferences
+    if reminder_preferences is not None:
+        actor.reminder_preferences = reminder_preferences
+    if timezone is not None:
+        actor.timezone = timezone
     return actor
+
+
+def zone_of(user: User) -> ZoneInfo:
+    """The zone a user's naive times are read and written in."""
+    return ZoneInfo(user.timezone or current_app.config["DEFAULT_TIMEZONE"])
 
 
 def set_organization(actor: User, organization_id: int | None) -> User:

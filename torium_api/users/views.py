@@ -39,7 +39,7 @@ class Preferences(MethodView):
     @blp.arguments(PreferencesUpdateSchema)
     @blp.response(200)
     def patch(self, data):
-        """Choose how reminders reach the caller: SMS (needs a verified number), EMAIL or PUSH"""
+        """Choose how reminders reach the caller (SMS needs a verified number) and/or the caller's time zone"""
         with transaction():
             services.update_preferences(current_user(), **data)
 

@@ -7,6 +7,8 @@ transaction). Queue routing: each message type names its queue when it is emitte
 
 from datetime import timedelta
 
+from torium_api.events import handlers as events
+from torium_api.events.services import reminders
 from torium_api.groups import handlers as groups
 from torium_api.notifications import handlers as notifications
 from torium_api.outbox import relay
@@ -17,10 +19,13 @@ HANDLERS = {
     "users.device_registered": notifications.on_device_registered,
     "notifications.requested": notifications.on_notification_requested,
     "groups.invitation_sent": groups.on_invitation_sent,
+    "events.reminder_due": events.on_reminder_due,
+    "events.comment_posted": events.on_comment_posted,
 }
 
 
 PERIODIC_JOBS = [
+    scheduler.PeriodicJob("events.fire_due_reminders", timedelta(seconds=10), reminders.fire_due_reminders),
     scheduler.PeriodicJob("outbox.purge_sent", timedelta(hours=1), relay.purge_sent),
     scheduler.PeriodicJob("processed_messages.purge", timedelta(hours=1), consumer.purge_processed),
 ]

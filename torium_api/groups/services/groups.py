@@ -3,6 +3,7 @@
 from torium_api.errors import Forbidden
 from torium_api.extensions import db
 from torium_api.groups.models import Group, GroupMember, Role
+from torium_api.notifications import services as notifications
 from torium_api.groups.services.access import first_admin_id_subquery, get_membership, lock_group, require_role
 from torium_api.users.models import User
 
@@ -37,7 +38,8 @@ def update_group(actor: User, group_id: int, name: str, description: str, admin_
 
 
 def delete_group(actor: User, group_id: int) -> None:
-    """Members, invitations and (through ON DELETE CASCADE) everything under the group go with it."""
+    """Members, invitations, events and all under them go too (ON DELETE CASCADE), and the delivery logs."""
     group = lock_group(group_id)
     require_role(get_membership(actor, group_id), Role.ADMIN, action="delete the group")
+    notifications.forget(f"group:{group_id}")
     db.session.delete(group)

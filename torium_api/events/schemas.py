@@ -1,0 +1,165 @@
+import re
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+
+import marshmallow as ma
+from marshmallow import validate
+
+from torium_api.events.schedule import Period, Reminder
+from torium_api.fields import FlexibleInteger, StrictSchema
+
+_TIMESTAMP = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?\s*(Z|[+-]\d{2}:?\d{2})?$")
+MAX_BUDGET = Decimal("1000000000")
+
+
+class AppTimestamp(ma.fields.Field):
+    """What the app sends: "2023-02-01 18:30:00.00" (Dart intl `kk`: hour 24 = midnight of that date),
+    "2023-02-01 18:30:00.000" (DateTime.toString) or ISO 8601 with an offset. Naive values are read
+    in the caller's time zone by the service."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        match = _TIMESTAMP.match(value.strip()) if isinstance(value, str) else None
+        if match is None:
+            raise ma.ValidationError("Not a timestamp like 2023-02-01 18:30:00.")
+        year, month, day, hour, minute, second, fraction, offset = match.groups()
+        hour = 0 if hour == "24" else int(hour)  # `kk` renders 00:xx as 24:xx, on the same date
+        try:
+            parsed = datetime(int(year), int(month), int(day), hour, int(minute), int(second or 0),
+                              int((fraction or "0").ljust(6, "0")))
+        except ValueError:
+            raise ma.ValidationError("Not a valid date or time.") from None
+        if offset:
+            parsed = parsed.replace(tzinfo=_offset(offset))
+        return parsed
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value
+
+
+def _offset(text: str) -> timezone:
+    if text == "Z":
+        return timezone.utc
+    sign = 1 if text[0] == "+" else -1
+    digits = text[1:].replace(":", "")
+    return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+
+
+class Budget(ma.fields.Field):
+    """A non-negative amount with at most two decimals, as a number or the app's text ("150", "")."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if value is None or value == "":
+            return None
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise ma.ValidationError("Must be a number.")
+        try:
+            amount = Decimal(str(value).strip())
+        except InvalidOperation:
+            raise ma.ValidationError("Must be a number.") from None
+        if not amount.is_finite() or amount.as_tuple().exponent < -2:
+            raise ma.ValidationError("Must be a number with at most two decimals.")
+        return amount
+
+
+class PeriodField(ma.fields.Field):
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return Period.parse(value)
+        except (ValueError, TypeError):
+            raise ma.ValidationError("Must be one of: 1 day, 1 week, 1 month.") from None
+
+
+class EventCreateSchema(StrictSchema):
+    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=500))
+    description = ma.fields.String(required=True, validate=validate.Length(max=500))
+    event_timestamp = AppTimestamp(required=True, metadata={"type": "string", "example": "2023-02-01 18:30:00.00"})
+    is_budget = ma.fields.Boolean(required=True)
+    budget = Budget(allow_none=True, metadata={"type": "string", "description": "number or numeric text"})
+    reminder = ma.fields.Enum(Reminder, by_value=True, required=True)
+    schedule_period = PeriodField(required=True, metadata={"type": "string", "enum": [p.value for p in Period]})
+    users = ma.fields.List(FlexibleInteger(), required=True, validate=validate.Length(max=500),
+                           metadata={"description": "Event members (group members); duplicates ignored"})
+
+    @ma.post_load
+    def _budget_only_when_budgeted(self, data, **kwargs):
+        if not data["is_budget"]:
+            data["budget"] = None  # the app sends "" or -1 here; the original stored it anyway
+        elif data.get("budget") is None:
+            raise ma.ValidationError("A budgeted event needs a budget.", "budget")
+        elif not Decimal(0) <= data["budget"] <= MAX_BUDGET:
+            raise ma.ValidationError(f"Must be between 0 and {MAX_BUDGET}.", "budget")
+        return data
+
+
+class EventUpdateSchema(EventCreateSchema):
+    id = FlexibleInteger(required=True)
+    group_id = FlexibleInteger(metadata={"description": "Must be the event's group (events do not move)"})
+
+
+class EventIdSchema(StrictSchema):
+    id = FlexibleInteger(required=True)
+
+
+class NotifySchema(StrictSchema):
+    event_id = FlexibleInteger(required=True)
+
+
+class EventsHeadersSchema(ma.Schema):
+    group_id = FlexibleInteger(data_key="trm-group-id", metadata={"description": "Only this group's events"})
+
+
+class GroupHeadersSchema(ma.Schema):
+    group_id = FlexibleInteger(required=True, data_key="trm-group-id")
+
+
+class EventCreatedSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+
+
+class EventUserSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    email = ma.fields.String(required=True)
+
+
+class EventSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    name = ma.fields.String(required=True)
+    description = ma.fields.String(required=True)
+    group_id = ma.fields.Integer(required=True)
+    group_name = ma.fields.String(required=True)
+    event_timestamp = ma.fields.String(required=True, metadata={"description": "Caller's local time"})
+    is_budget = ma.fields.Boolean(required=True)
+    budget = ma.fields.Float(required=True, allow_none=True)
+    reminder = ma.fields.String(required=True)
+    schedule_period = ma.fields.String(required=True, metadata={"enum": [p.legacy for p in Period]})
+    users = ma.fields.List(ma.fields.Nested(EventUserSchema), required=True)
+    status = ma.fields.String(required=True, metadata={"description": "The caller's role in the group"})
+
+
+class CommentCreateSchema(StrictSchema):
+    event_id = FlexibleInteger(required=True)
+    comment = ma.fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class CommentUpdateSchema(StrictSchema):
+    id = FlexibleInteger(required=True)
+    comment = ma.fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class CommentHeadersSchema(ma.Schema):
+    event_id = FlexibleInteger(required=True, data_key="trm-event-id")
+
+
+class CommentCreatedSchema(ma.Schema):
+    events_comments_id = ma.fields.List(ma.fields.Integer(), required=True,
+                                        metadata={"description": "[id]: the app reads element 0"})
+
+
+class CommentSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    event_id = ma.fields.Integer(required=True)
+    user_id = ma.fields.Integer(required=True)
+    email = ma.fields.String(required=True, metadata={"description": "The author's e-mail"})
+    comment = ma.fields.String(required=True)
+    event_timestamp = ma.fields.String(required=True, metadata={"description": "Age, e.g. 5min ago"})

@@ -1,0 +1,89 @@
+"""Comments on an event: members post and read; authors edit and delete; group admins delete any."""
+
+from datetime import datetime
+
+from torium_api import clock, queues
+from torium_api.errors import Forbidden, NotFound
+from torium_api.events.models import Event, EventComment, EventMember
+from torium_api.events.services.events import get_event_for_member
+from torium_api.extensions import db
+from torium_api.groups import services as groups
+from torium_api.groups.models import Role
+from torium_api.notifications import Channel, request_notification
+from torium_api.outbox import emit
+from torium_api.users.models import User
+
+COMMENT_NOT_FOUND = "Comment not found"
+_UNITS = (("y", 365 * 86400), ("mon", 30 * 86400), ("w", 7 * 86400), ("d", 86400), ("h", 3600), ("min", 60),
+          ("s", 1))
+PREVIEW = 60
+
+
+def age(created_at: datetime, now: datetime) -> str:
+    """The app's relative time: "5min ago", "2h ago", "3d ago" (never empty)."""
+    seconds = max(int((now - created_at).total_seconds()), 0)
+    for unit, size in _UNITS:
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return "0s ago"
+
+
+def post_comment(actor: User, event_id: int, comment: str) -> EventComment:
+    event = get_event_for_member(actor, event_id)
+    posted = EventComment(event_id=event.id, user_id=actor.id, comment=comment)
+    db.session.add(posted)
+    db.session.flush()
+    emit("events.comment_posted", {"comment_id": posted.id}, queue=queues.DOMAIN_EVENTS)
+    return posted
+
+
+def list_comments(actor: User, event_id: int) -> list[dict]:
+    get_event_for_member(actor, event_id)
+    comments = db.session.scalars(db.select(EventComment).where(EventComment.event_id == event_id)
+                                  .order_by(EventComment.created_at.desc(), EventComment.id.desc())).all()
+    now = clock.now()
+    return [{"id": c.id, "event_id": c.event_id, "user_id": c.user_id, "email": c.author.email,
+             "comment": c.comment, "event_timestamp": age(c.created_at, now)} for c in comments]
+
+
+def _visible_comment(actor: User, comment_id: int) -> EventComment:
+    comment = db.session.get(EventComment, comment_id)
+    if comment is None:
+        raise NotFound(COMMENT_NOT_FOUND)
+    return comment
+
+
+def update_comment(actor: User, comment_id: int, comment: str) -> EventComment:
+    existing = _visible_comment(actor, comment_id)
+    get_event_for_member(actor, existing.event_id)
+    if existing.user_id != actor.id:
+        raise Forbidden("Only the author can edit a comment")
+    existing.comment = comment
+    return existing
+
+
+def delete_comment(actor: User, comment_id: int) -> None:
+    existing = _visible_comment(actor, comment_id)
+    if existing.user_id != actor.id:
+        event = db.session.get(Event, existing.event_id)
+        membership = groups.find_membership(event.group_id, actor.id)
+        if membership is None:
+            raise NotFound(COMMENT_NOT_FOUND)
+        groups.require_role(membership, Role.ADMIN, action="delete others' comments")
+    db.session.delete(existing)
+
+
+def fan_out(comment_id: int) -> int:
+    """Push the comment to the event's other members, naming its author."""
+    comment = db.session.get(EventComment, comment_id)
+    if comment is None:
+        return 0
+    event = db.session.get(Event, comment.event_id)
+    recipients = db.session.scalars(db.select(EventMember.user_id).where(
+        EventMember.event_id == event.id, EventMember.user_id != comment.user_id)).all()
+    preview = comment.comment if len(comment.comment) <= PREVIEW else comment.comment[:PREVIEW] + "…"
+    for user_id in recipients:
+        request_notification(user_id, subject=f"New comment: {event.name}", text=f"{comment.author.email}: {preview}",
+                             channel=Channel.PUSH, topic=event.topic,
+                             data={"event_id": str(event.id), "forward_link": "None"})
+    return len(recipients)

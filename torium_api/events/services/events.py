@@ -1,0 +1,133 @@
+"""Events: create, list, edit, delete. Times are aware instants; naive input is the caller's local time."""
+
+from datetime import datetime
+
+from sqlalchemy.orm import selectinload
+
+from torium_api.errors import Invalid, NotFound
+from torium_api.events.models import Event, EventMember
+from torium_api.events.services import reminders
+from torium_api.extensions import db
+from torium_api.groups import services as groups
+from torium_api.groups.models import GroupMember, Role
+from torium_api.notifications import services as notifications
+from torium_api.users import services as users
+from torium_api.users.models import User
+
+EVENT_NOT_FOUND = "Event not found"
+LOCAL_FORMAT = "%Y-%m-%d %H:%M:%S"  # what Dart's DateTime.parse reads, like the original's str(datetime)
+
+
+def _instant(value: datetime, actor: User) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=users.zone_of(actor))
+
+
+def _member_ids(group_id: int, requested: list[int], creator: User | None = None) -> list[int]:
+    """The requested users (and the creator), once each; all must be members of the group."""
+    wanted = list(dict.fromkeys([creator.id, *requested] if creator else requested))
+    if not wanted:
+        raise Invalid("An event needs at least one member", errors={"users": ["Must not be empty."]})
+    found = set(db.session.scalars(db.select(GroupMember.user_id).where(
+        GroupMember.group_id == group_id, GroupMember.user_id.in_(wanted))))
+    missing = [user_id for user_id in wanted if user_id not in found]
+    if missing:
+        raise Invalid("Event members must be members of the group",
+                      errors={"users": [f"Not members of the group: {', '.join(map(str, missing))}"]})
+    return wanted
+
+
+def create_event(actor: User, group_id: int, *, users: list[int], event_timestamp: datetime, **fields) -> Event:
+    membership = groups.get_membership(actor, group_id)
+    groups.require_role(membership, Role.ADMIN, Role.MODERATOR, action="create events")
+    event = Event(group_id=group_id, created_by_id=actor.id, starts_at=_instant(event_timestamp, actor),
+                  timezone=users_zone(actor), **fields)
+    db.session.add(event)
+    db.session.flush()
+    db.session.add_all(EventMember(event_id=event.id, group_id=group_id, user_id=user_id)
+                       for user_id in _member_ids(group_id, users, creator=actor))
+    reminders.schedule(event, created=True)
+    return event
+
+
+def users_zone(actor: User) -> str:
+    return users.zone_of(actor).key
+
+
+def lock_event(event_id: int) -> Event:
+    event = db.session.scalar(db.select(Event).where(Event.id == event_id).with_for_update(of=Event))
+    if event is None:
+        raise NotFound(EVENT_NOT_FOUND)
+    return event
+
+
+def _membership(actor: User, event: Event):
+    """The actor's membership in the event's group; outside the group the event does not exist."""
+    membership = groups.find_membership(event.group_id, actor.id)
+    if membership is None:
+        raise NotFound(EVENT_NOT_FOUND)
+    return membership
+
+
+def update_event(actor: User, event_id: int, *, users: list[int], event_timestamp: datetime,
+                 group_id: int | None = None, **fields) -> Event:
+    event = lock_event(event_id)
+    groups.require_role(_membership(actor, event), Role.ADMIN, Role.MODERATOR, action="edit events")
+    if group_id is not None and group_id != event.group_id:
+        raise Invalid("An event cannot move to another group", errors={"group_id": ["Not the event's group."]})
+    for name, value in fields.items():
+        setattr(event, name, value)
+    event.starts_at = _instant(event_timestamp, actor)
+    _replace_members(event, _member_ids(event.group_id, users))
+    reminders.schedule(event)
+    return event
+
+
+def _replace_members(event: Event, wanted: list[int]) -> None:
+    current = {m.user_id: m for m in event.members}
+    for user_id, member in current.items():
+        if user_id not in wanted:
+            event.members.remove(member)
+    event.members.extend(EventMember(group_id=event.group_id, user_id=u) for u in wanted if u not in current)
+
+
+def delete_event(actor: User, event_id: int) -> None:
+    """Members, comments and reminders go by ON DELETE CASCADE; the delivery log by topic."""
+    event = lock_event(event_id)
+    groups.require_role(_membership(actor, event), Role.ADMIN, action="delete events")
+    notifications.forget(event.topic)
+    db.session.delete(event)
+
+
+def get_event_for_member(actor: User, event_id: int) -> Event:
+    """An event the actor belongs to; others do not exist for them."""
+    event = db.session.scalar(db.select(Event).join(EventMember).where(
+        Event.id == event_id, EventMember.user_id == actor.id))
+    if event is None:
+        raise NotFound(EVENT_NOT_FOUND)
+    return event
+
+
+def list_events(actor: User, group_id: int | None, page: int, page_size: int) -> tuple[list[dict], int]:
+    """The actor's events (soonest first) with members and the actor's role: a fixed number of queries."""
+    if group_id is not None:
+        groups.get_membership(actor, group_id)
+    mine = (db.select(Event, GroupMember.role)
+            .join(EventMember, (EventMember.event_id == Event.id) & (EventMember.user_id == actor.id))
+            .join(GroupMember, (GroupMember.group_id == Event.group_id) & (GroupMember.user_id == actor.id)))
+    if group_id is not None:
+        mine = mine.where(Event.group_id == group_id)
+    rows = db.session.execute(mine.options(selectinload(Event.members)).order_by(Event.starts_at, Event.id)
+                              .limit(page_size).offset((page - 1) * page_size)).all()
+    total = db.session.scalar(db.select(db.func.count()).select_from(mine.subquery()))
+    zone = users.zone_of(actor)
+    return [_render(event, role, zone) for event, role in rows], total
+
+
+def _render(event: Event, role: Role, zone) -> dict:
+    return {
+        "id": event.id, "name": event.name, "description": event.description, "group_id": event.group_id,
+        "group_name": event.group.name, "event_timestamp": event.starts_at.astimezone(zone).strftime(LOCAL_FORMAT),
+        "is_budget": event.is_budget, "budget": float(event.budget) if event.budget is not None else None,
+        "reminder": event.reminder.value, "schedule_period": event.schedule_period.legacy,
+        "users": [{"id": m.user_id, "email": m.user.email} for m in event.members], "status": role.value,
+    }

@@ -1,0 +1,100 @@
+"""Contract routes 1–9. Paths, headers and fields follow the Flutter app; the caller is the token's user."""
+
+from flask.views import MethodView
+
+from torium_api.auth import current_user
+from torium_api.database import transaction
+from torium_api.events import blp, services
+from torium_api.events.schemas import (
+    CommentCreatedSchema,
+    CommentCreateSchema,
+    CommentHeadersSchema,
+    CommentSchema,
+    CommentUpdateSchema,
+    EventCreatedSchema,
+    EventCreateSchema,
+    EventIdSchema,
+    EventSchema,
+    EventsHeadersSchema,
+    EventUpdateSchema,
+    GroupHeadersSchema,
+    NotifySchema,
+)
+
+
+@blp.route("/event")
+class Events(MethodView):
+    @blp.arguments(EventsHeadersSchema, location="headers")
+    @blp.response(200, EventSchema(many=True))
+    @blp.paginate(page_size=500, max_page_size=500)
+    def get(self, headers, pagination_parameters):
+        """The caller's events, soonest first (only a group's with trm-group-id)"""
+        page = pagination_parameters
+        items, page.item_count = services.list_events(current_user(), headers.get("group_id"), page.page,
+                                                      page.page_size)
+        return items
+
+    @blp.arguments(GroupHeadersSchema, location="headers")
+    @blp.arguments(EventCreateSchema)
+    @blp.response(200, EventCreatedSchema)
+    def post(self, headers, data):
+        """Create an event in the group (admins and moderators); the creator is a member"""
+        with transaction():
+            event = services.create_event(current_user(), headers["group_id"], **data)
+        return {"id": event.id}
+
+    @blp.arguments(EventUpdateSchema)
+    @blp.response(200)
+    def put(self, data):
+        """Edit an event (admins and moderators of its group); its reminder moves with it"""
+        with transaction():
+            services.update_event(current_user(), data.pop("id"), **data)
+
+    @blp.arguments(EventIdSchema)
+    @blp.response(200)
+    def delete(self, data):
+        """Delete an event with its members, comments, reminders and their delivery log (admins)"""
+        with transaction():
+            services.delete_event(current_user(), data["id"])
+
+
+@blp.route("/event/notify")
+class NotifyAll(MethodView):
+    @blp.arguments(NotifySchema)
+    @blp.response(200)
+    @blp.alt_response(429, description="Already notified within NOTIFY_THROTTLE_SECONDS")
+    def post(self, data):
+        """Send the event's reminder to all its members now (admins; throttled)"""
+        with transaction():
+            services.notify_now(current_user(), data["event_id"])
+
+
+@blp.route("/event/comment")
+class Comments(MethodView):
+    @blp.arguments(CommentHeadersSchema, location="headers")
+    @blp.response(200, CommentSchema(many=True))
+    def get(self, headers):
+        """The event's comments, newest first (event members)"""
+        return services.list_comments(current_user(), headers["event_id"])
+
+    @blp.arguments(CommentCreateSchema)
+    @blp.response(200, CommentCreatedSchema)
+    def post(self, data):
+        """Comment on an event (event members); the others get a push"""
+        with transaction():
+            comment = services.post_comment(current_user(), **data)
+        return {"events_comments_id": [comment.id]}
+
+    @blp.arguments(CommentUpdateSchema)
+    @blp.response(200)
+    def put(self, data):
+        """Edit one's own comment"""
+        with transaction():
+            services.update_comment(current_user(), data["id"], data["comment"])
+
+    @blp.arguments(EventIdSchema)
+    @blp.response(200)
+    def delete(self, data):
+        """Delete one's own comment (group admins: any comment)"""
+        with transaction():
+            services.delete_comment(current_user(), data["id"])
