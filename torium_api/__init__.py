@@ -17,8 +17,8 @@ def create_app(config: dict | None = None) -> Flask:
     _configure_database(app)
 
     from torium_api import auth, cli, health, logs, workers  # noqa: F401 (workers: handler models)
-    from torium_api.extensions import cors, db, limiter, migrate
     from torium_api.events import blp as events_blp
+    from torium_api.extensions import cors, db, limiter, migrate
     from torium_api.groups import blp as groups_blp
     from torium_api.organizations import blp as organizations_blp
     from torium_api.users import blp as users_blp

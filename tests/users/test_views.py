@@ -11,7 +11,7 @@ from torium_api.users.models import MobileVerification, User
 
 OK = {"code": 200, "message": "Success"}
 PROFILE_FIELDS = {"user_id", "username", "email", "mobile_number", "reminder_preferences", "cognito_user_id",
-                  "device_token", "organization_id", "organization_name"}
+                  "device_token", "organization_id", "organization_name", "timezone"}
 
 
 def _profile(client, headers) -> dict:
@@ -277,3 +277,11 @@ def test_no_profile_route_writes_for_another_user(client, app, tokens):
     assert bob_row.organization_id is None and bob_row.device_token is None
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(User)) == 2
+
+
+def test_timezone_is_set_with_the_preferences_and_validated(client, user):
+    assert client.patch("/users/preferences", headers=user[1], json={"timezone": "America/New_York"}).status_code == 200
+    assert _profile(client, user[1])["timezone"] == "America/New_York"
+    assert client.patch("/users/preferences", headers=user[1], json={"timezone": "Mars/Base"}).status_code == 422
+    assert client.patch("/users/preferences", headers=user[1], json={}).status_code == 422
+    assert _profile(client, user[1])["timezone"] == "America/New_York"

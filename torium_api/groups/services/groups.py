@@ -3,8 +3,8 @@
 from torium_api.errors import Forbidden
 from torium_api.extensions import db
 from torium_api.groups.models import Group, GroupMember, Role
-from torium_api.notifications import services as notifications
 from torium_api.groups.services.access import first_admin_id_subquery, get_membership, lock_group, require_role
+from torium_api.notifications import services as notifications
 from torium_api.users.models import User
 
 
