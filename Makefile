@@ -18,6 +18,7 @@ run: $(STAMP)
 
 ## Run the whole test suite (real PostgreSQL, real tokens, moto's server for AWS).
 test: $(STAMP)
+	$(BIN)/ruff check torium_api tests bench
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
