@@ -86,3 +86,31 @@ def count_queries(app):
             event.remove(engine, "before_cursor_execute", before)
 
     return counting()
+
+
+class Cast:
+    """Users by role name with their headers; ``h(who, group_id=1)`` adds ``trm-group-id: 1``."""
+
+    headers: dict
+
+    def h(self, who: str, **trm) -> dict:
+        extra = {f"trm-{name.replace('_', '-')}": str(value) for name, value in trm.items()}
+        return {**self.headers.get(who, {}), **extra}
+
+
+def run_concurrently(*calls) -> list:
+    """Start every call at the same moment on its own thread; return their results in order."""
+    import threading
+
+    barrier, results = threading.Barrier(len(calls)), [None] * len(calls)
+
+    def run(index, call):
+        barrier.wait()
+        results[index] = call()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import func, select
 
+from tests.factories import run_concurrently
 from torium_api import create_app
 from torium_api.extensions import db
 from torium_api.users.models import User
@@ -116,18 +117,7 @@ def test_roles_come_from_cognito_groups_only(app, client, tokens):
 
 def test_first_sight_creates_exactly_one_user_under_concurrency(app, tokens):
     token = tokens.token("race@example.com")
-    barrier, results = threading.Barrier(8), []
-
-    def call():
-        client = app.test_client()
-        barrier.wait()
-        results.append(_get_users(client, token).status_code)
-
-    threads = [threading.Thread(target=call) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = run_concurrently(*[lambda: _get_users(app.test_client(), token).status_code] * 8)
     assert results == [200] * 8
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(User)) == 1

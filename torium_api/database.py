@@ -3,7 +3,7 @@
 from contextlib import contextmanager
 from datetime import datetime
 
-from sqlalchemy import DateTime, MetaData, func
+from sqlalchemy import DateTime, Enum, MetaData, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -17,6 +17,11 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def pg_enum(cls, name: str) -> Enum:
+    """A named PostgreSQL enum storing the members' values (``"admin"``), not their names."""
+    return Enum(cls, name=name, values_callable=lambda members: [m.value for m in members])
 
 
 class TimestampMixin:

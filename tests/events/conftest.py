@@ -3,7 +3,7 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import func, select
 
-from tests.factories import make_group
+from tests.factories import Cast, make_group
 from torium_api.events.models import Event, EventComment, EventMember, EventReminder
 from torium_api.extensions import db
 from torium_api.outbox.models import OutboxMessage
@@ -13,16 +13,12 @@ EVENT = {"is_budget": True, "budget": "150", "description": "Bring skis", "event
 
 
 @dataclass
-class EventWorld:
+class EventWorld(Cast):
     group_id: int
     event_id: int
     comment_id: int
     ids: dict
     headers: dict
-
-    def h(self, who: str, **extra) -> dict:
-        trm = {f"trm-{k.replace('_', '-')}": str(v) for k, v in extra.items()}
-        return {**self.headers.get(who, {}), **trm}
 
 
 @pytest.fixture

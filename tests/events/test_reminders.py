@@ -1,6 +1,5 @@
 """Reminders against the database with a frozen, stepped clock; fan-out observed at moto's server."""
 
-import threading
 import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -8,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from tests.factories import make_group
+from tests.factories import make_group, run_concurrently
 from torium_api import clock
 from torium_api.database import transaction
 from torium_api.events.models import Event, EventReminder
@@ -124,18 +123,7 @@ def test_two_workers_ticking_at_once_send_each_reminder_once(app, client, group,
         _create(client, group, event_timestamp=f"2026-03-21 1{i % 10}:00:00", reminder="once",
                 schedule_period="1 day", name=f"E{i}")
     frozen.now = datetime(2026, 3, 20, 23, 0, tzinfo=WARSAW)
-    barrier, counts = threading.Barrier(2), []
-
-    def worker():
-        barrier.wait()
-        counts.append(_tick(app))
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sum(counts) == 30
+    assert sum(run_concurrently(lambda: _tick(app), lambda: _tick(app))) == 30
     with app.app_context():
         assert len(db.session.scalars(select(EventReminder)).all()) == 30
         due = db.session.scalars(select(OutboxMessage).where(OutboxMessage.type == "events.reminder_due")).all()

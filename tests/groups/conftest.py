@@ -3,7 +3,7 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import func, select
 
-from tests.factories import make_group
+from tests.factories import Cast, make_group
 from torium_api.extensions import db
 from torium_api.groups.models import Group, GroupInvitation, GroupMember
 from torium_api.outbox.models import OutboxMessage
@@ -12,17 +12,12 @@ ROLES = ("admin", "moderator", "standard", "invited", "stranger")
 
 
 @dataclass
-class World:
+class World(Cast):
     """A group with one user per relationship to it, plus an outsider and a second standard member."""
 
     group_id: int
     ids: dict
     headers: dict
-
-    def h(self, who: str, **extra) -> dict:
-        """Headers for `who`, plus trm-* headers given as keyword arguments (group_id → trm-group-id)."""
-        trm = {f"trm-{k.replace('_', '-')}": str(v) for k, v in extra.items()}
-        return {**self.headers.get(who, {}), **trm}
 
 
 @pytest.fixture

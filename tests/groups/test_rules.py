@@ -1,12 +1,11 @@
 """Group rules the original did not enforce, the contract's fields, concurrency and query counts."""
 
-import threading
 import uuid
 
 import pytest
 from sqlalchemy import func, select
 
-from tests.factories import count_queries, make_group
+from tests.factories import count_queries, make_group, run_concurrently
 from tests.groups.conftest import snapshot
 from torium_api.extensions import db
 from torium_api.groups.models import GroupInvitation, GroupMember, InvitationStatus, Role
@@ -230,19 +229,8 @@ def test_deleting_a_group_removes_members_and_invitations(app, client, world):
 # --- concurrency: real threads, separate connections --------------------------------------
 
 def _race(app, calls):
-    barrier, results = threading.Barrier(len(calls)), [None] * len(calls)
-
-    def run(index, call):
-        client = app.test_client()
-        barrier.wait()
-        results[index] = call(client).status_code
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return sorted(results)
+    """Each call gets its own test client (its own connection) and all start together."""
+    return sorted(r.status_code for r in run_concurrently(*[lambda c=c: c(app.test_client()) for c in calls]))
 
 
 def test_two_simultaneous_accepts_make_one_member(app, world):

@@ -1,12 +1,12 @@
 """The outbox and its relay against moto's SQS server: nothing lost, nothing sent twice."""
 
 import json
-import threading
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select, update
 
+from tests.factories import run_concurrently
 from torium_api import create_app, queues
 from torium_api.database import transaction
 from torium_api.errors import Conflict
@@ -108,19 +108,16 @@ def test_sqs_down_then_up_loses_nothing(app, sqs, test_config):
 
 def test_two_relays_in_parallel_send_every_row_exactly_once(app, sqs):
     ids = _emit_many(app, 150)
-    published = []
 
     def relay():
+        published = 0
         with app.app_context():
             while (count := relay_batch(limit=20)) or _pending(app):
-                published.append(count)
+                published += count
+        return published
 
-    threads = [threading.Thread(target=relay) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sum(published) == 150
+    counts = run_concurrently(relay, relay)
+    assert sum(counts) == 150 and all(counts)  # both relays took part
     bodies = [json.loads(m["Body"])["id"] for m in _receive_all(app, sqs, queues.NOTIFICATIONS)]
     assert sorted(bodies) == sorted(str(i) for i in ids)  # each exactly once
 

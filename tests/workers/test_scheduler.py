@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
+from tests.factories import run_concurrently
 from torium_api.extensions import db
 from torium_api.workers import scheduler
 from torium_api.workers.scheduler import PeriodicJob, ScheduledJob
@@ -19,18 +20,12 @@ def test_a_due_job_runs_once_across_concurrent_workers(app):
         time.sleep(0.2)  # hold the claim while the other workers tick
 
     jobs = [PeriodicJob("tests.job", timedelta(minutes=5), job)]
-    barrier = threading.Barrier(4)
 
     def worker():
         with app.app_context():
-            barrier.wait()
-            scheduler.tick(jobs)
+            return scheduler.tick(jobs)
 
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    assert sorted(run_concurrently(*[worker] * 4)) == [[], [], [], ["tests.job"]]
     assert len(runs) == 1
     with app.app_context():
         assert scheduler.tick(jobs) == []  # not due again for five minutes

@@ -6,7 +6,6 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
-    Enum,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -18,15 +17,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from torium_api.database import TimestampMixin
+from torium_api.database import TimestampMixin, pg_enum
 from torium_api.events.schedule import Period, Reminder
 from torium_api.extensions import db
 from torium_api.groups.models import Group
 from torium_api.users.models import User
-
-
-def _enum(cls, name):
-    return Enum(cls, name=name, values_callable=lambda e: [m.value for m in e])
 
 
 class ReminderKind(enum.StrEnum):
@@ -52,8 +47,8 @@ class Event(TimestampMixin, db.Model):
     timezone: Mapped[str] = mapped_column(String(64), comment="zone the reminders are aligned in")
     is_budget: Mapped[bool] = mapped_column(Boolean)
     budget: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
-    reminder: Mapped[Reminder] = mapped_column(_enum(Reminder, "reminder_kind"))
-    schedule_period: Mapped[Period] = mapped_column(_enum(Period, "schedule_period"))
+    reminder: Mapped[Reminder] = mapped_column(pg_enum(Reminder, "reminder_kind"))
+    schedule_period: Mapped[Period] = mapped_column(pg_enum(Period, "schedule_period"))
     next_reminder_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     group: Mapped[Group] = relationship(lazy="joined", innerjoin=True)
@@ -111,5 +106,5 @@ class EventReminder(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
     trigger_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    kind: Mapped[ReminderKind] = mapped_column(_enum(ReminderKind, "event_reminder_kind"))
+    kind: Mapped[ReminderKind] = mapped_column(pg_enum(ReminderKind, "event_reminder_kind"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

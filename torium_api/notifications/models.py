@@ -2,10 +2,11 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, Enum, ForeignKey, Index, String, Text, func
+from sqlalchemy import DateTime, ForeignKey, Index, String, Text, func
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
+from torium_api.database import pg_enum
 from torium_api.extensions import db
 
 
@@ -28,8 +29,7 @@ class NotificationDelivery(db.Model):
     recipient: Mapped[str | None] = mapped_column(String(1024))
     subject: Mapped[str | None] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[DeliveryStatus] = mapped_column(
-        Enum(DeliveryStatus, name="delivery_status", values_callable=lambda e: [m.value for m in e]))
+    status: Mapped[DeliveryStatus] = mapped_column(pg_enum(DeliveryStatus, "delivery_status"))
     detail: Mapped[str | None] = mapped_column(String(500))
     provider_id: Mapped[str | None] = mapped_column(String(200))
     topic: Mapped[str | None] = mapped_column(String(100), comment="what it was about, e.g. group:1/event:2")

@@ -1,10 +1,10 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, Enum, ForeignKey, Index, Integer, String, func
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from torium_api.database import TimestampMixin
+from torium_api.database import TimestampMixin, pg_enum
 from torium_api.extensions import db
 from torium_api.organizations.models import Organization
 
@@ -25,8 +25,7 @@ class User(TimestampMixin, db.Model):
     username: Mapped[str | None] = mapped_column(String(50))
     mobile_number: Mapped[str | None] = mapped_column(String(20))
     reminder_preferences: Mapped[ReminderPreference | None] = mapped_column(
-        Enum(ReminderPreference, name="reminder_preference", values_callable=lambda e: [m.value for m in e])
-    )
+        pg_enum(ReminderPreference, "reminder_preference"))
     organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
     device_token: Mapped[str | None] = mapped_column(String(1024))
     device_arn: Mapped[str | None] = mapped_column(String(1024))
