@@ -16,11 +16,20 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_mapping(config or {})
     _configure_database(app)
 
-    from torium_api import auth, cli, health, logs, workers  # noqa: F401 (workers: handler models)
+    from torium_api import (  # noqa: F401 (workers: handler models)
+        auth,
+        cli,
+        health,
+        idempotency,  # noqa: F401 (its model)
+        logs,
+        workers,
+    )
+    from torium_api.accounts import blp as accounts_blp
     from torium_api.events import blp as events_blp
     from torium_api.extensions import cors, db, limiter, migrate
     from torium_api.groups import blp as groups_blp
     from torium_api.organizations import blp as organizations_blp
+    from torium_api.products import blp as products_blp
     from torium_api.users import blp as users_blp
     from torium_api.users.views import load_user
     from torium_api.web import Api
@@ -33,7 +42,7 @@ def create_app(config: dict | None = None) -> Flask:
     logs.init_app(app)
     api = Api(app)  # also registers the error handlers (errors.py via web.Api)
     auth.init_app(app, load_user=load_user)
-    for blueprint in (health.blp, organizations_blp, users_blp, groups_blp, events_blp):
+    for blueprint in (health.blp, organizations_blp, users_blp, groups_blp, events_blp, products_blp, accounts_blp):
         api.register_blueprint(blueprint)
     cli.register(app)
     return app

@@ -83,6 +83,7 @@ def load_config(environ: Mapping[str, str] | None = None, instance_path: Path | 
         "SCHEDULER_INTERVAL_SECONDS": int(env.get("SCHEDULER_INTERVAL_SECONDS", "15")),
         "SES_SENDER": env.get("SES_SENDER", "no-reply@torium.local"),
         "SNS_PLATFORM_APPLICATION_ARN": env.get("SNS_PLATFORM_APPLICATION_ARN") or None,
+        "PRODUCT_IMAGE_BUCKET": env.get("PRODUCT_IMAGE_BUCKET", "torium-product-images"),
         "ORGANIZATION_LOGO_BUCKET": env.get("ORGANIZATION_LOGO_BUCKET", "organization-torium"),
         # Phone verification.
         "MOBILE_CODE_TTL_SECONDS": int(env.get("MOBILE_CODE_TTL_SECONDS", "600")),

@@ -42,6 +42,15 @@ def transaction():
     from torium_api.errors import DomainError
     from torium_api.extensions import db
 
+    depth = db.session.info.get("transaction_depth", 0)
+    if depth:  # already inside one (e.g. the Idempotency-Key wrapper around a view): the outer one commits
+        db.session.info["transaction_depth"] = depth + 1
+        try:
+            yield db.session
+        finally:
+            db.session.info["transaction_depth"] = depth
+        return
+    db.session.info["transaction_depth"] = 1
     try:
         yield db.session
     except DomainError as exc:
@@ -55,3 +64,5 @@ def transaction():
         raise
     else:
         db.session.commit()
+    finally:
+        db.session.info["transaction_depth"] = 0

@@ -53,6 +53,16 @@ class Invalid(DomainError):
     message = "Validation failed"
 
 
+class PreconditionRequired(DomainError):
+    status_code = 428
+    message = "Send If-Match with the ETag you last read"
+
+
+class PreconditionFailed(DomainError):
+    status_code = 412
+    message = "It changed since you read it: fetch it again and retry"
+
+
 class TooManyRequests(DomainError):
     status_code = 429
     message = "Too many requests"

@@ -7,6 +7,7 @@ transaction). Queue routing: each message type names its queue when it is emitte
 
 from datetime import timedelta
 
+from torium_api import idempotency
 from torium_api.events import handlers as events
 from torium_api.events.services import reminders
 from torium_api.groups import handlers as groups
@@ -28,4 +29,5 @@ PERIODIC_JOBS = [
     scheduler.PeriodicJob("events.fire_due_reminders", timedelta(seconds=10), reminders.fire_due_reminders),
     scheduler.PeriodicJob("outbox.purge_sent", timedelta(hours=1), relay.purge_sent),
     scheduler.PeriodicJob("processed_messages.purge", timedelta(hours=1), consumer.purge_processed),
+    scheduler.PeriodicJob("idempotency_records.purge", timedelta(hours=1), idempotency.purge),
 ]

@@ -1,0 +1,60 @@
+import marshmallow as ma
+from marshmallow import validate
+
+from torium_api.fields import StrictSchema
+
+MAX_MOVEMENT_CENTS = 100_000_000  # 1,000,000.00 per deposit or withdrawal
+
+
+class AmountSchema(StrictSchema):
+    amount_cents = ma.fields.Integer(strict=True, required=True,
+                                     validate=validate.Range(min=1, max=MAX_MOVEMENT_CENTS),
+                                     metadata={"description": "A positive whole number of minor units"})
+
+
+class AccountSchema(ma.Schema):
+    balance_cents = ma.fields.Integer(required=True)
+    currency = ma.fields.String(required=True)
+
+
+class LedgerEntrySchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    kind = ma.fields.String(required=True)
+    amount_cents = ma.fields.Integer(required=True, metadata={"description": "Signed: withdrawals are negative"})
+    balance_after_cents = ma.fields.Integer(required=True)
+    reference = ma.fields.String(required=True, allow_none=True)
+    created_at = ma.fields.DateTime(required=True)
+
+
+class MovementSchema(ma.Schema):
+    entry = ma.fields.Nested(LedgerEntrySchema, required=True)
+    account = ma.fields.Nested(AccountSchema, required=True)
+
+
+class PageArgsSchema(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    cursor = ma.fields.String(validate=validate.Length(max=300))
+    limit = ma.fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class CustomerQueryArgsSchema(PageArgsSchema):
+    q = ma.fields.String(validate=validate.Length(min=1, max=100), metadata={"description": "Part of an e-mail"})
+
+
+class LedgerPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(LedgerEntrySchema), required=True)
+    next_cursor = ma.fields.String(required=True, allow_none=True)
+
+
+class CustomerSchema(ma.Schema):
+    user_id = ma.fields.Integer(required=True)
+    email = ma.fields.String(required=True)
+    balance_cents = ma.fields.Integer(required=True)
+    currency = ma.fields.String(required=True)
+
+
+class CustomerPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(CustomerSchema), required=True)
+    next_cursor = ma.fields.String(required=True, allow_none=True)

@@ -1,0 +1,72 @@
+"""/accounts: the caller's wallet (`me`) and the admins' customer list."""
+
+from flask.views import MethodView
+
+from torium_api.accounts import blp, services
+from torium_api.accounts.schemas import (
+    AccountSchema,
+    AmountSchema,
+    CustomerPageSchema,
+    CustomerQueryArgsSchema,
+    LedgerPageSchema,
+    MovementSchema,
+    PageArgsSchema,
+)
+from torium_api.auth import current_roles, current_user
+from torium_api.database import transaction
+from torium_api.idempotency import DOC as IDEMPOTENCY_DOC
+from torium_api.idempotency import idempotent
+
+
+@blp.route("/accounts/me")
+class MyAccount(MethodView):
+    @blp.response(200, AccountSchema)
+    def get(self):
+        """The caller's balance"""
+        return services.get_account(current_user())
+
+
+@blp.route("/accounts/me/deposits")
+class Deposits(MethodView):
+    @idempotent
+    @blp.arguments(AmountSchema)
+    @blp.response(201, MovementSchema)
+    @blp.doc(**IDEMPOTENCY_DOC)
+    def post(self, data):
+        """Add money to the caller's wallet"""
+        with transaction():
+            return services.deposit(current_user(), data["amount_cents"])
+
+
+@blp.route("/accounts/me/withdrawals")
+class Withdrawals(MethodView):
+    @idempotent
+    @blp.arguments(AmountSchema)
+    @blp.response(201, MovementSchema)
+    @blp.alt_response(409, description="Insufficient funds")
+    @blp.doc(**IDEMPOTENCY_DOC)
+    def post(self, data):
+        """Take money out of the caller's wallet (never below zero)"""
+        with transaction():
+            return services.withdraw(current_user(), data["amount_cents"])
+
+
+@blp.route("/accounts/me/transactions")
+class Transactions(MethodView):
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, LedgerPageSchema)
+    def get(self, args):
+        """The caller's ledger, newest first"""
+        items, next_cursor = services.list_entries(current_user(), args.get("cursor"), args["limit"])
+        return {"items": items, "next_cursor": next_cursor}
+
+
+@blp.route("/accounts")
+class Customers(MethodView):
+    @blp.arguments(CustomerQueryArgsSchema, location="query")
+    @blp.response(200, CustomerPageSchema)
+    def get(self, args):
+        """Admins: users and their balances, searchable by e-mail"""
+        items, next_cursor = services.list_customers(current_roles(), args.get("q"), args.get("cursor"),
+                                                     args["limit"])
+        return {"items": items, "next_cursor": next_cursor}

@@ -1,0 +1,82 @@
+import marshmallow as ma
+from marshmallow import validate
+
+from torium_api.fields import StrictSchema
+
+MAX_PRICE_CENTS = 10**10
+MAX_STOCK = 1_000_000
+CATEGORY = validate.Regexp(r"^[a-z0-9][a-z0-9 -]{0,49}$", error="Lower-case letters, digits, spaces or dashes.")
+SORTS = ("newest", "price_asc", "price_desc", "name")
+
+
+def cents(**kwargs):
+    return ma.fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_PRICE_CENTS), **kwargs)
+
+
+class ProductCreateSchema(StrictSchema):
+    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+    description = ma.fields.String(load_default="", validate=validate.Length(max=2000))
+    category = ma.fields.String(required=True, validate=CATEGORY)
+    price_cents = cents(required=True, metadata={"description": "Price in minor units (grosze, cents)"})
+    stock = ma.fields.Integer(strict=True, load_default=0, validate=validate.Range(min=0, max=MAX_STOCK))
+    image_url = ma.fields.Url(schemes={"https"}, validate=validate.Length(max=1000), allow_none=True)
+    active = ma.fields.Boolean(load_default=True)
+
+
+class ProductUpdateSchema(StrictSchema):
+    name = ma.fields.String(validate=validate.Length(min=1, max=200))
+    description = ma.fields.String(validate=validate.Length(max=2000))
+    category = ma.fields.String(validate=CATEGORY)
+    price_cents = cents()
+    image_url = ma.fields.Url(schemes={"https"}, validate=validate.Length(max=1000), allow_none=True)
+    active = ma.fields.Boolean()
+
+
+class RestockSchema(StrictSchema):
+    quantity = ma.fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=MAX_STOCK))
+
+
+class ProductQueryArgsSchema(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    q = ma.fields.String(validate=validate.Length(min=1, max=100), metadata={"description": "Words to search"})
+    category = ma.fields.String(validate=CATEGORY)
+    seller_id = ma.fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    min_price = ma.fields.Integer(validate=validate.Range(min=0, max=MAX_PRICE_CENTS))
+    max_price = ma.fields.Integer(validate=validate.Range(min=0, max=MAX_PRICE_CENTS))
+    in_stock = ma.fields.Boolean()
+    include_inactive = ma.fields.Boolean(load_default=False,
+                                         metadata={"description": "Admins: all; sellers: their own"})
+    sort = ma.fields.String(load_default="newest", validate=validate.OneOf(SORTS))
+    cursor = ma.fields.String(validate=validate.Length(max=300))
+    limit = ma.fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class ProductSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    name = ma.fields.String(required=True)
+    description = ma.fields.String(required=True)
+    category = ma.fields.String(required=True)
+    price_cents = ma.fields.Integer(required=True)
+    currency = ma.fields.String(required=True)
+    stock = ma.fields.Integer(required=True)
+    in_stock = ma.fields.Function(lambda p: p.stock > 0, required=True, metadata={"type": "boolean"})
+    image_url = ma.fields.String(required=True, allow_none=True)
+    active = ma.fields.Boolean(required=True)
+    deleted = ma.fields.Function(lambda p: p.deleted_at is not None, required=True, metadata={"type": "boolean"})
+    seller_id = ma.fields.Integer(required=True)
+    version = ma.fields.Integer(required=True, metadata={"description": "Also the ETag: \"<id>-<version>\""})
+    created_at = ma.fields.DateTime(required=True)
+    updated_at = ma.fields.DateTime(required=True)
+
+
+class ProductPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(ProductSchema), required=True)
+    next_cursor = ma.fields.String(required=True, allow_none=True,
+                                   metadata={"description": "Pass as `cursor` for the next page; null at the end"})
+
+
+class ImageUploadSchema(ma.Schema):
+    upload_url = ma.fields.String(required=True, metadata={"description": "PUT the image here (15 minutes)"})
+    image_url = ma.fields.String(required=True, metadata={"description": "Then PATCH the product with this"})

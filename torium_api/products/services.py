@@ -1,0 +1,150 @@
+"""Products: who may manage them, guarded stock changes, keyset listing with search."""
+
+import uuid
+
+from botocore.exceptions import BotoCoreError
+from flask import current_app
+from sqlalchemy import func, tuple_
+
+from torium_api import aws, clock, cursors
+from torium_api.errors import (
+    Forbidden,
+    Invalid,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    ServiceUnavailable,
+)
+from torium_api.extensions import db
+from torium_api.products.models import Product
+from torium_api.products.schemas import MAX_STOCK
+from torium_api.users.models import User
+
+STAFF = frozenset({"admin", "seller"})
+_SORTS = {
+    "newest": (Product.created_at, False),
+    "price_asc": (Product.price_cents, True),
+    "price_desc": (Product.price_cents, False),
+    "name": (Product.name, True),
+}
+
+
+def _listed():
+    return Product.active.is_(True) & Product.deleted_at.is_(None)
+
+
+def _manages(actor: User, roles: frozenset, product: Product) -> bool:
+    return "admin" in roles or ("seller" in roles and product.seller_id == actor.id)
+
+
+def create_product(actor: User, roles: frozenset, **fields) -> Product:
+    if not roles & STAFF:
+        raise Forbidden("Only sellers and admins can create products")
+    product = Product(seller_id=actor.id, currency=current_app.config["CURRENCY"], **fields)
+    db.session.add(product)
+    db.session.flush()
+    return product
+
+
+def get_product(actor: User, roles: frozenset, product_id: int, *, for_update: bool = False) -> Product:
+    """Listed products are visible to everyone; unlisted ones only to who manages them."""
+    query = db.select(Product).where(Product.id == product_id)
+    product = db.session.scalar(query.with_for_update(of=Product) if for_update else query)
+    if product is None or not (product.active and product.deleted_at is None or _manages(actor, roles, product)):
+        raise NotFound("Product not found")
+    return product
+
+
+def _managed(actor: User, roles: frozenset, product_id: int, if_match: str | None) -> Product:
+    product = get_product(actor, roles, product_id, for_update=True)
+    if not _manages(actor, roles, product):
+        raise Forbidden("Only the product's seller or an admin can change it")
+    if if_match is None:
+        raise PreconditionRequired()
+    if if_match.strip() not in (product.etag, "*"):
+        raise PreconditionFailed()
+    return product
+
+
+def update_product(actor: User, roles: frozenset, product_id: int, if_match: str | None, **fields) -> Product:
+    product = _managed(actor, roles, product_id, if_match)
+    if product.deleted_at is not None:
+        raise NotFound("Product not found")
+    for name, value in fields.items():
+        setattr(product, name, value)
+    product.version += 1
+    return product
+
+
+def delete_product(actor: User, roles: frozenset, product_id: int, if_match: str | None) -> Product:
+    """Soft delete: open orders keep their reference and fail checkout with "unavailable"."""
+    product = _managed(actor, roles, product_id, if_match or "*")
+    product.deleted_at, product.active = clock.now(), False
+    product.version += 1
+    return product
+
+
+def restock(actor: User, roles: frozenset, product_id: int, quantity: int) -> Product:
+    product = get_product(actor, roles, product_id)
+    if not _manages(actor, roles, product):
+        raise Forbidden("Only the product's seller or an admin can restock it")
+    updated = db.session.execute(
+        db.update(Product).where(Product.id == product_id, Product.stock + quantity <= MAX_STOCK)
+        .values(stock=Product.stock + quantity).returning(Product.id))
+    if updated.first() is None:
+        raise Invalid(f"Stock would exceed {MAX_STOCK}", errors={"quantity": ["Too much stock."]})
+    db.session.refresh(product)
+    return product
+
+
+def list_products(actor: User, roles: frozenset, *, sort: str, limit: int, cursor: str | None = None,
+                  include_inactive: bool = False, **filters) -> tuple[list[Product], str | None]:
+    """One page (keyset: a page costs the same at row 100 or 100,000) and the cursor of the next one."""
+    query = db.select(Product).where(*_filters(actor, roles, include_inactive, **filters))
+    column, ascending = _SORTS[sort]
+    if cursor:
+        value, last_id = cursors.decode(cursor, sort)
+        after = tuple_(column, Product.id) > tuple_(value, last_id) if ascending \
+            else tuple_(column, Product.id) < tuple_(value, last_id)
+        query = query.where(after)
+    order = (column.asc(), Product.id.asc()) if ascending else (column.desc(), Product.id.desc())
+    rows = db.session.scalars(query.order_by(*order).limit(limit + 1)).all()
+    page = list(rows[:limit])
+    next_cursor = cursors.encode(sort, getattr(page[-1], column.key), page[-1].id) if len(rows) > limit else None
+    return page, next_cursor
+
+
+def _filters(actor, roles, include_inactive, q=None, category=None, seller_id=None, min_price=None,
+             max_price=None, in_stock=None) -> list:
+    conditions = []
+    if not include_inactive:
+        conditions.append(_listed())
+    elif "admin" not in roles:
+        if "seller" not in roles:
+            raise Forbidden("Only sellers and admins can list unlisted products")
+        conditions.append(Product.seller_id == actor.id)
+    if q:
+        conditions.append(Product.search.op("@@")(func.websearch_to_tsquery("simple", q)))
+    for wanted, condition in ((category, Product.category == category), (seller_id, Product.seller_id == seller_id),
+                              (min_price, Product.price_cents >= (min_price or 0)),
+                              (max_price, Product.price_cents <= (max_price or 0))):
+        if wanted is not None:
+            conditions.append(condition)
+    if in_stock is not None:
+        conditions.append(Product.stock > 0 if in_stock else Product.stock == 0)
+    return conditions
+
+
+def image_upload_url(actor: User, roles: frozenset, product_id: int, content_type: str = "image/jpeg") -> dict:
+    """A presigned S3 PUT for the product's image (no network call: presigning is local)."""
+    product = get_product(actor, roles, product_id)
+    if not _manages(actor, roles, product):
+        raise Forbidden("Only the product's seller or an admin can change its image")
+    bucket, key = current_app.config["PRODUCT_IMAGE_BUCKET"], f"products/{product.id}/{uuid.uuid4().hex}.jpg"
+    try:
+        upload_url = aws.client("s3").generate_presigned_url(
+            "put_object", Params={"Bucket": bucket, "Key": key, "ContentType": content_type}, ExpiresIn=900)
+    except BotoCoreError:  # e.g. no credentials to sign with
+        raise ServiceUnavailable("Image uploads are not available right now") from None
+    region = current_app.config["AWS_REGION"]
+    return {"upload_url": upload_url, "image_url": f"https://{bucket}.s3.{region}.amazonaws.com/{key}"}

@@ -1,0 +1,93 @@
+"""/products: conventional REST (plural nouns, ids in paths, 201 on create, keyset pages)."""
+
+from flask import request
+from flask.views import MethodView
+
+from torium_api.auth import current_roles, current_user
+from torium_api.database import transaction
+from torium_api.idempotency import DOC as IDEMPOTENCY_DOC
+from torium_api.idempotency import idempotent
+from torium_api.products import blp, services
+from torium_api.products.schemas import (
+    ImageUploadSchema,
+    ProductCreateSchema,
+    ProductPageSchema,
+    ProductQueryArgsSchema,
+    ProductSchema,
+    ProductUpdateSchema,
+    RestockSchema,
+)
+
+IF_MATCH = {"parameters": [{"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"},
+                            "description": "The ETag from GET /products/{id}"}]}
+
+
+def _with_etag(product):
+    return product, {"ETag": product.etag}
+
+
+@blp.route("/products")
+class Products(MethodView):
+    @blp.arguments(ProductQueryArgsSchema, location="query")
+    @blp.response(200, ProductPageSchema)
+    def get(self, args):
+        """Search and list products (keyset pages: pass `next_cursor` back as `cursor`)"""
+        items, next_cursor = services.list_products(current_user(), current_roles(), **args)
+        return {"items": items, "next_cursor": next_cursor}
+
+    @idempotent
+    @blp.arguments(ProductCreateSchema)
+    @blp.response(201, ProductSchema)
+    @blp.doc(**IDEMPOTENCY_DOC)
+    def post(self, data):
+        """Create a product (sellers and admins); the caller is its seller"""
+        with transaction():
+            product = services.create_product(current_user(), current_roles(), **data)
+        return product, {"ETag": product.etag, "Location": f"/products/{product.id}"}
+
+
+@blp.route("/products/<int:product_id>")
+class ProductById(MethodView):
+    @blp.response(200, ProductSchema)
+    def get(self, product_id):
+        """One product, with its ETag"""
+        return _with_etag(services.get_product(current_user(), current_roles(), product_id))
+
+    @blp.arguments(ProductUpdateSchema)
+    @blp.response(200, ProductSchema)
+    @blp.alt_response(412, description="The ETag is stale")
+    @blp.alt_response(428, description="If-Match is missing")
+    @blp.doc(**IF_MATCH)
+    def patch(self, data, product_id):
+        """Change a product (its seller or an admin); needs If-Match"""
+        with transaction():
+            product = services.update_product(current_user(), current_roles(), product_id,
+                                              request.headers.get("If-Match"), **data)
+        return _with_etag(product)
+
+    @blp.response(200, ProductSchema)
+    def delete(self, product_id):
+        """Soft-delete a product (its seller or an admin); If-Match is honoured when sent"""
+        with transaction():
+            product = services.delete_product(current_user(), current_roles(), product_id,
+                                              request.headers.get("If-Match"))
+        return _with_etag(product)
+
+
+@blp.route("/products/<int:product_id>/restock")
+class Restock(MethodView):
+    @blp.arguments(RestockSchema)
+    @blp.response(200, ProductSchema)
+    def post(self, data, product_id):
+        """Add stock (its seller or an admin)"""
+        with transaction():
+            product = services.restock(current_user(), current_roles(), product_id, data["quantity"])
+        return _with_etag(product)
+
+
+@blp.route("/products/<int:product_id>/image-upload-url")
+class ImageUpload(MethodView):
+    @blp.response(200, ImageUploadSchema)
+    def post(self, product_id):
+        """A presigned S3 URL to upload the product's image to"""
+        return services.image_upload_url(current_user(), current_roles(), product_id)
