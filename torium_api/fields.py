@@ -26,3 +26,12 @@ class FlexibleInteger(ma.fields.Integer):
                 raise self.make_error("invalid")
             value = int(value.strip())
         return super()._deserialize(value, attr, data, **kwargs)
+
+
+class StrictBoolean(ma.fields.Boolean):
+    """A JSON body boolean: true or false, not "yes", 1 or "on"."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value

@@ -6,7 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from torium_api.events.schedule import Period, Reminder
-from torium_api.fields import FlexibleInteger, StrictSchema
+from torium_api.fields import FlexibleInteger, StrictBoolean, StrictSchema
 
 _TIMESTAMP = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?\s*(Z|[+-]\d{2}:?\d{2})?$")
@@ -74,7 +74,7 @@ class EventCreateSchema(StrictSchema):
     name = ma.fields.String(required=True, validate=validate.Length(min=1, max=500))
     description = ma.fields.String(required=True, validate=validate.Length(max=500))
     event_timestamp = AppTimestamp(required=True, metadata={"type": "string", "example": "2023-02-01 18:30:00.00"})
-    is_budget = ma.fields.Boolean(required=True)
+    is_budget = StrictBoolean(required=True)
     budget = Budget(allow_none=True, metadata={"type": "string", "description": "number or numeric text"})
     reminder = ma.fields.Enum(Reminder, by_value=True, required=True)
     schedule_period = PeriodField(required=True, metadata={"type": "string", "enum": [p.value for p in Period]})
@@ -129,7 +129,7 @@ class EventSchema(ma.Schema):
     group_id = ma.fields.Integer(required=True)
     group_name = ma.fields.String(required=True)
     event_timestamp = ma.fields.String(required=True, metadata={"description": "Caller's local time"})
-    is_budget = ma.fields.Boolean(required=True)
+    is_budget = StrictBoolean(required=True)
     budget = ma.fields.Float(required=True, allow_none=True)
     reminder = ma.fields.String(required=True)
     schedule_period = ma.fields.String(required=True, metadata={"enum": [p.legacy for p in Period]})

@@ -1,7 +1,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from torium_api.fields import StrictSchema
+from torium_api.fields import StrictBoolean, StrictSchema
 
 MAX_PRICE_CENTS = 10**10
 MAX_STOCK = 1_000_000
@@ -20,7 +20,7 @@ class ProductCreateSchema(StrictSchema):
     price_cents = cents(required=True, metadata={"description": "Price in minor units (grosze, cents)"})
     stock = ma.fields.Integer(strict=True, load_default=0, validate=validate.Range(min=0, max=MAX_STOCK))
     image_url = ma.fields.Url(schemes={"https"}, validate=validate.Length(max=1000), allow_none=True)
-    active = ma.fields.Boolean(load_default=True)
+    active = StrictBoolean(load_default=True)
 
 
 class ProductUpdateSchema(StrictSchema):
@@ -29,7 +29,7 @@ class ProductUpdateSchema(StrictSchema):
     category = ma.fields.String(validate=CATEGORY)
     price_cents = cents()
     image_url = ma.fields.Url(schemes={"https"}, validate=validate.Length(max=1000), allow_none=True)
-    active = ma.fields.Boolean()
+    active = StrictBoolean()
 
 
 class RestockSchema(StrictSchema):
