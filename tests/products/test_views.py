@@ -240,3 +240,21 @@ def test_paging_while_rows_are_inserted_returns_every_existing_row_once(app, cli
         writer.join()
     assert len(seen) == len(set(seen))  # nothing twice
     assert existing <= set(seen)  # nothing that existed before was skipped
+
+
+def test_listing_walks_the_partial_index_not_the_table(app, client, shop):
+    """The listed-products predicate must match the partial indexes' (a 69 ms → 5 ms difference at 100k)."""
+    from torium_api.products import services
+
+    with app.app_context():
+        db.session.execute(text(
+            "INSERT INTO products (seller_id, name, description, category, price_cents, currency, stock) "
+            "SELECT :seller, 'p' || i, '', 'ski', 100 + i, 'PLN', 1 FROM generate_series(1, 5000) AS i"),
+            {"seller": shop.ids["owner"]})
+        db.session.execute(text("ANALYZE products"))
+        query = db.select(Product.id).where(services._listed()).order_by(Product.created_at.desc(),
+                                                                           Product.id.desc()).limit(21)
+        compiled = query.compile(db.engine, compile_kwargs={"literal_binds": True})
+        plan = " ".join(db.session.execute(text(f"EXPLAIN {compiled}")).scalars())
+        db.session.commit()
+    assert "ix_products_listed_created" in plan, plan

@@ -4,7 +4,7 @@ import uuid
 
 from botocore.exceptions import BotoCoreError
 from flask import current_app
-from sqlalchemy import func, tuple_
+from sqlalchemy import and_, func, tuple_
 
 from torium_api import aws, clock, cursors
 from torium_api.errors import (
@@ -30,7 +30,8 @@ _SORTS = {
 
 
 def _listed():
-    return Product.active.is_(True) & Product.deleted_at.is_(None)
+    """Written exactly as the partial indexes' predicate (`active AND deleted_at IS NULL`), so they apply."""
+    return and_(Product.active, Product.deleted_at.is_(None))
 
 
 def _manages(actor: User, roles: frozenset, product: Product) -> bool:
