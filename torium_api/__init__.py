@@ -28,6 +28,7 @@ def create_app(config: dict | None = None) -> Flask:
     from torium_api.events import blp as events_blp
     from torium_api.extensions import cors, db, limiter, migrate
     from torium_api.groups import blp as groups_blp
+    from torium_api.orders import blp as orders_blp
     from torium_api.organizations import blp as organizations_blp
     from torium_api.products import blp as products_blp
     from torium_api.users import blp as users_blp
@@ -42,7 +43,9 @@ def create_app(config: dict | None = None) -> Flask:
     logs.init_app(app)
     api = Api(app)  # also registers the error handlers (errors.py via web.Api)
     auth.init_app(app, load_user=load_user)
-    for blueprint in (health.blp, organizations_blp, users_blp, groups_blp, events_blp, products_blp, accounts_blp):
+    blueprints = (health.blp, organizations_blp, users_blp, groups_blp, events_blp, products_blp, accounts_blp,
+                  orders_blp)
+    for blueprint in blueprints:
         api.register_blueprint(blueprint)
     cli.register(app)
     return app

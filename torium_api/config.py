@@ -92,6 +92,9 @@ def load_config(environ: Mapping[str, str] | None = None, instance_path: Path | 
         "CURRENCY": env.get("CURRENCY", "PLN"),
         "DEFAULT_TIMEZONE": env.get("DEFAULT_TIMEZONE", "Europe/Warsaw"),
         "NOTIFY_THROTTLE_SECONDS": int(env.get("NOTIFY_THROTTLE_SECONDS", "86400")),
+        "ORDER_STEP_TIMEOUT_SECONDS": int(env.get("ORDER_STEP_TIMEOUT_SECONDS", "300")),
+        "ORDER_MAX_RETRIES": int(env.get("ORDER_MAX_RETRIES", "3")),
+        "ORDER_RECEIPT_TIMEOUT_SECONDS": int(env.get("ORDER_RECEIPT_TIMEOUT_SECONDS", str(14 * 86400))),
         "MAX_GROUP_MEMBERS": int(env.get("MAX_GROUP_MEMBERS", "500")),
         # HTTP.
         "CORS_ORIGINS": _list(env.get("CORS_ORIGINS")) or ["*"],

@@ -149,3 +149,27 @@ def image_upload_url(actor: User, roles: frozenset, product_id: int, content_typ
         raise ServiceUnavailable("Image uploads are not available right now") from None
     region = current_app.config["AWS_REGION"]
     return {"upload_url": upload_url, "image_url": f"https://{bucket}.s3.{region}.amazonaws.com/{key}"}
+
+
+# --- used by orders ---------------------------------------------------------------------------
+
+def find_sellable(product_ids: list[int]) -> dict[int, Product]:
+    """The listed products among ``product_ids`` (one query)."""
+    rows = db.session.scalars(db.select(Product).where(Product.id.in_(product_ids), _listed()))
+    return {product.id: product for product in rows}
+
+
+def take_stock(product_id: int, quantity: int) -> str | None:
+    """Decrement stock if the product is listed and has enough; otherwise say why not."""
+    taken = db.session.execute(
+        db.update(Product).where(Product.id == product_id, _listed(), Product.stock >= quantity)
+        .values(stock=Product.stock - quantity).returning(Product.id)).first()
+    if taken is not None:
+        return None
+    listed = db.session.scalar(db.select(Product.id).where(Product.id == product_id, _listed()))
+    return "out_of_stock" if listed else "product_unavailable"
+
+
+def return_stock(product_id: int, quantity: int) -> None:
+    """Give reserved stock back (also to unlisted products: the units exist)."""
+    db.session.execute(db.update(Product).where(Product.id == product_id).values(stock=Product.stock + quantity))

@@ -12,6 +12,8 @@ from torium_api.events import handlers as events
 from torium_api.events.services import reminders
 from torium_api.groups import handlers as groups
 from torium_api.notifications import handlers as notifications
+from torium_api.orders import handlers as orders
+from torium_api.orders import services as order_services
 from torium_api.outbox import relay
 from torium_api.workers import consumer, scheduler
 
@@ -22,10 +24,23 @@ HANDLERS = {
     "groups.invitation_sent": groups.on_invitation_sent,
     "events.reminder_due": events.on_reminder_due,
     "events.comment_posted": events.on_comment_posted,
+    "orders.placed": orders.on_order_placed,
+    "orders.stock_reserved": orders.on_stock_reserved,
+    "orders.paid": orders.on_order_paid,
+}
+
+# Called (in a new transaction) when a message fails for the last time before SQS dead-letters it,
+# so what it was about does not stay half-done: ``give_up(payload, error)``.
+GIVE_UP = {
+    "orders.placed": order_services.give_up,
+    "orders.stock_reserved": order_services.give_up,
+    "orders.paid": order_services.give_up,
 }
 
 
 PERIODIC_JOBS = [
+    scheduler.PeriodicJob("orders.reap_stuck", timedelta(seconds=60), order_services.reap_stuck),
+    scheduler.PeriodicJob("orders.expire_receipts", timedelta(minutes=10), order_services.expire_receipts),
     scheduler.PeriodicJob("events.fire_due_reminders", timedelta(seconds=10), reminders.fire_due_reminders),
     scheduler.PeriodicJob("outbox.purge_sent", timedelta(hours=1), relay.purge_sent),
     scheduler.PeriodicJob("processed_messages.purge", timedelta(hours=1), consumer.purge_processed),

@@ -50,7 +50,7 @@ def receive(queue: queues.Queue, wait_seconds: int) -> list[dict]:
     return response.get("Messages", [])
 
 
-def handle(queue: queues.Queue, message: dict, handlers: dict) -> str:
+def handle(queue: queues.Queue, message: dict, handlers: dict, give_up: dict | None = None) -> str:
     """Process one received SQS message. Returns what happened (for logs and tests).
 
     "processed" and "duplicate" mean the message may now be deleted (the caller batches
@@ -78,6 +78,8 @@ def handle(queue: queues.Queue, message: dict, handlers: dict) -> str:
         receives = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
         log.exception("handler failed (receive %d of %d)", receives, current_app.config["QUEUE_MAX_RECEIVES"],
                       extra=extra)
+        if receives >= current_app.config["QUEUE_MAX_RECEIVES"] and (give_up or {}).get(envelope["type"]):
+            _give_up(give_up[envelope["type"]], envelope, extra)
         _retry_later(url, message, receives)
         return "failed"
     log.info("message %s", outcome, extra=extra)
@@ -94,6 +96,16 @@ def delete(queue: queues.Queue, messages: list[dict]) -> None:
         for failed in response.get("Failed", []):
             log.warning("delete failed (%s); the message will be redelivered and skipped",
                         failed.get("Code"), extra={"queue": queue.key})
+
+
+def _give_up(hook, envelope: dict, extra: dict) -> None:
+    """Last attempt failed: let the owning domain settle what the message was about (e.g. fail the order)."""
+    try:
+        with transaction():
+            hook(envelope["payload"], "the message failed on every attempt")
+        log.error("gave up on a message; it goes to the DLQ", extra=extra)
+    except Exception:
+        log.exception("give-up hook failed; the scheduler's reaper will settle it", extra=extra)
 
 
 def _claim(envelope: dict) -> bool:

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from flask import Flask
 
 from torium_api import queues
-from torium_api.workers import HANDLERS, PERIODIC_JOBS, consumer, scheduler
+from torium_api.workers import GIVE_UP, HANDLERS, PERIODIC_JOBS, consumer, scheduler
 
 log = logging.getLogger(__name__)
 DELETABLE = {"processed", "duplicate"}
@@ -28,7 +28,7 @@ def _handle_in_order(app: Flask, queue, messages: list[dict], stop: threading.Ev
         if stop.is_set():
             return done, messages[index:]
         with app.app_context():  # a fresh session per message
-            if consumer.handle(queue, message, HANDLERS) in DELETABLE:
+            if consumer.handle(queue, message, HANDLERS, GIVE_UP) in DELETABLE:
                 done.append(message)
     return done, []
 

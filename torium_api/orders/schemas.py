@@ -1,0 +1,71 @@
+import marshmallow as ma
+from marshmallow import validate
+
+from torium_api.fields import StrictSchema
+from torium_api.orders.models import OrderStatus
+
+MAX_QUANTITY = 1000
+MAX_LINES = 50
+
+
+class LineCreateSchema(StrictSchema):
+    product_id = ma.fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=2**31 - 1))
+    quantity = ma.fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=MAX_QUANTITY))
+
+
+class AddressSchema(StrictSchema):
+    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=100))
+    line1 = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+    line2 = ma.fields.String(validate=validate.Length(max=200))
+    city = ma.fields.String(required=True, validate=validate.Length(min=1, max=100))
+    postal_code = ma.fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9 -]{2,12}$"))
+    country = ma.fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{2}$", error="ISO 3166 code, e.g. PL"))
+
+
+class OrderCreateSchema(StrictSchema):
+    lines = ma.fields.List(ma.fields.Nested(LineCreateSchema), required=True,
+                           validate=validate.Length(min=1, max=MAX_LINES))
+    shipping_address = ma.fields.Nested(AddressSchema, required=True)
+
+
+class LineSchema(ma.Schema):
+    product_id = ma.fields.Integer(required=True)
+    product_name = ma.fields.String(required=True)
+    unit_price_cents = ma.fields.Integer(required=True)
+    quantity = ma.fields.Integer(required=True)
+    line_total_cents = ma.fields.Function(lambda line: line.unit_price_cents * line.quantity, required=True,
+                                          metadata={"type": "integer"})
+
+
+class OrderSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    user_id = ma.fields.Integer(required=True)
+    status = ma.fields.Enum(OrderStatus, by_value=True, required=True)
+    total_cents = ma.fields.Integer(required=True)
+    currency = ma.fields.String(required=True)
+    lines = ma.fields.List(ma.fields.Nested(LineSchema), required=True)
+    shipping_address = ma.fields.Dict(required=True)
+    failure_reason = ma.fields.String(required=True, allow_none=True,
+                                      metadata={"enum": ["out_of_stock", "product_unavailable", "insufficient_funds",
+                                                         "fulfilment_timeout", "processing_error"]})
+    failure_detail = ma.fields.Dict(required=True, allow_none=True)
+    tracking_number = ma.fields.Function(lambda o: o.shipment.tracking_number if o.shipment else None,
+                                         required=True, allow_none=True, metadata={"type": "string"})
+    created_at = ma.fields.DateTime(required=True)
+    updated_at = ma.fields.DateTime(required=True)
+    completed_at = ma.fields.DateTime(required=True, allow_none=True)
+
+
+class OrderQueryArgsSchema(ma.Schema):
+    status = ma.fields.Enum(OrderStatus, by_value=True)
+    cursor = ma.fields.String(validate=validate.Length(max=300))
+    limit = ma.fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class AdminOrderQueryArgsSchema(OrderQueryArgsSchema):
+    user_id = ma.fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+
+
+class OrderPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(OrderSchema), required=True)
+    next_cursor = ma.fields.String(required=True, allow_none=True)

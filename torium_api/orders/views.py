@@ -1,0 +1,74 @@
+"""/orders: place (202, fulfilled in the background), read, cancel, confirm receipt; /admin/orders."""
+
+import marshmallow as ma
+from flask.views import MethodView
+
+from torium_api.auth import current_roles, current_user
+from torium_api.database import transaction
+from torium_api.idempotency import DOC as IDEMPOTENCY_DOC
+from torium_api.idempotency import idempotent
+from torium_api.orders import blp, services
+from torium_api.orders.schemas import (
+    AdminOrderQueryArgsSchema,
+    OrderCreateSchema,
+    OrderPageSchema,
+    OrderQueryArgsSchema,
+    OrderSchema,
+)
+
+
+@blp.route("/orders")
+class Orders(MethodView):
+    @blp.arguments(OrderQueryArgsSchema, location="query", unknown=ma.RAISE)
+    @blp.response(200, OrderPageSchema)
+    def get(self, args):
+        """The caller's orders, newest first (filter by `status`)"""
+        items, next_cursor = services.list_orders(current_user(), current_roles(), **args)
+        return {"items": items, "next_cursor": next_cursor}
+
+    @idempotent
+    @blp.arguments(OrderCreateSchema)
+    @blp.response(202, OrderSchema)
+    @blp.doc(**IDEMPOTENCY_DOC)
+    def post(self, data):
+        """Place an order: priced from the catalogue, then reserved, charged and shipped in the background"""
+        with transaction():
+            order = services.place_order(current_user(), **data)
+        return order, {"Location": f"/orders/{order.id}"}
+
+
+@blp.route("/orders/<int:order_id>")
+class OrderById(MethodView):
+    @blp.response(200, OrderSchema)
+    def get(self, order_id):
+        """One order (its owner or an admin); poll it to follow fulfilment"""
+        return services.get_order(current_user(), current_roles(), order_id)
+
+
+@blp.route("/orders/<int:order_id>/cancel")
+class CancelOrder(MethodView):
+    @blp.response(200, OrderSchema)
+    @blp.alt_response(409, description="Completed orders cannot be cancelled")
+    def post(self, order_id):
+        """Cancel before completion; a paid order is refunded and restocked at once"""
+        with transaction():
+            return services.cancel_order(current_user(), order_id)
+
+
+@blp.route("/orders/<int:order_id>/receipt")
+class OrderReceipt(MethodView):
+    @blp.response(200, OrderSchema)
+    def post(self, order_id):
+        """Confirm the order arrived"""
+        with transaction():
+            return services.confirm_receipt(current_user(), order_id)
+
+
+@blp.route("/admin/orders")
+class AllOrders(MethodView):
+    @blp.arguments(AdminOrderQueryArgsSchema, location="query", unknown=ma.RAISE)
+    @blp.response(200, OrderPageSchema)
+    def get(self, args):
+        """Admins: every order, newest first (filter by `status`, `user_id`)"""
+        items, next_cursor = services.list_orders(current_user(), current_roles(), everyone=True, **args)
+        return {"items": items, "next_cursor": next_cursor}
