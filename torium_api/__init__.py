@@ -1,8 +1,9 @@
 """torium-api: the Flask application factory."""
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from torium_api.config import load_config
+from torium_api.config import load_config, validate
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -14,7 +15,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.sort_keys = False  # keep the envelope as written: status first
     app.config.from_mapping(load_config(instance_path=app.instance_path))
     app.config.from_mapping(config or {})
+    validate(app.config)
     _configure_database(app)
+    if app.config["TRUSTED_PROXY_HOPS"]:  # ALB → nginx → gunicorn: the client is N hops back in X-Forwarded-For
+        hops = app.config["TRUSTED_PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)
 
     from torium_api import (  # noqa: F401 (workers: handler models)
         auth,

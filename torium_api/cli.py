@@ -76,6 +76,38 @@ def queues_create() -> None:
         click.echo(url)
 
 
+@queues_cli.command("depth")
+def queues_depth() -> None:
+    """Messages waiting, in flight and dead-lettered, per queue."""
+    from torium_api import queues
+
+    for row in queues.depths():
+        click.echo(f"{row['queue']}\tvisible={row['visible']}\tin_flight={row['in_flight']}\tdead={row['dead']}")
+
+
+@queues_cli.command("dlq")
+@click.argument("queue", type=click.Choice(["notifications", "domain-events", "orders"]))
+@click.option("--limit", default=10, show_default=True)
+def queues_dlq(queue: str, limit: int) -> None:
+    """Show dead-lettered messages of QUEUE (one JSON object a line; nothing is consumed)."""
+    import json
+
+    from torium_api import queues
+
+    for message in queues.peek_dead(queues.BY_KEY[queue], limit):
+        click.echo(json.dumps(message))
+
+
+@queues_cli.command("redrive")
+@click.argument("queue", type=click.Choice(["notifications", "domain-events", "orders"]))
+@click.option("--limit", default=1000, show_default=True)
+def queues_redrive(queue: str, limit: int) -> None:
+    """Move QUEUE's dead-lettered messages back to it (fix the cause first)."""
+    from torium_api import queues
+
+    click.echo(f"redrove {queues.redrive(queues.BY_KEY[queue], limit)}")
+
+
 @notifications_cli.command("sent")
 def notifications_sent() -> None:
     """List the SMS, e-mails and pushes the local AWS endpoint received (make run only)."""

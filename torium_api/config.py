@@ -7,6 +7,7 @@ the process environment.
 """
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -38,6 +39,38 @@ def wants_local_aws(environ: Mapping[str, str] | None = None) -> bool:
     return not any(env.get(name) for name in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_PROFILE"))
 
 
+class ConfigError(RuntimeError):
+    """A missing or malformed setting; the message names each one (never a secret's value)."""
+
+
+REQUIRED_IN_PRODUCTION = ("DATABASE_URL", "COGNITO_USER_POOL_ID", "COGNITO_APP_CLIENT_IDS", "SES_SENDER",
+                          "SNS_PLATFORM_APPLICATION_ARN", "RATELIMIT_STORAGE_URI", "CORS_ORIGINS")
+
+
+def validate(config: dict) -> None:
+    """Refuse to start a production app with a setting missing or malformed."""
+    if config["TORIUM_ENV"] != "production":
+        return
+    problems = [f"{name} is required in production" for name in REQUIRED_IN_PRODUCTION if not config.get(name)]
+    checks = [
+        ("DATABASE_URL", lambda v: v.startswith(("postgresql://", "postgresql+psycopg2://", "postgres://")),
+         "must be a postgresql:// URL"),
+        ("COGNITO_USER_POOL_ID", lambda v: re.fullmatch(r"[a-z]{2}-[a-z]+-\d_[0-9A-Za-z]+", v), "is not a pool id"),
+        ("SNS_PLATFORM_APPLICATION_ARN", lambda v: v.startswith("arn:aws:sns:"), "must be an SNS ARN"),
+        ("SES_SENDER", lambda v: "@" in v, "must be an e-mail address"),
+        ("RATELIMIT_STORAGE_URI", lambda v: not v.startswith("memory://"),
+         "must be shared storage (redis://…): memory:// counts per process"),
+        ("CORS_ORIGINS", lambda v: "*" not in v, "must list origins explicitly, not *"),
+        ("AWS_ENDPOINT_URL", lambda v: v is None, "must be unset in production (real AWS)"),
+    ]
+    for name, ok, message in checks:
+        value = config.get(name)
+        if (value or name == "AWS_ENDPOINT_URL") and not ok(value):
+            problems.append(f"{name} {message}")
+    if problems:
+        raise ConfigError("Invalid configuration: " + "; ".join(problems))
+
+
 def load_config(environ: Mapping[str, str] | None = None, instance_path: Path | None = None) -> dict:
     env = os.environ if environ is None else environ
     instance = Path(instance_path or Path(__file__).resolve().parent.parent / "instance")
@@ -45,7 +78,10 @@ def load_config(environ: Mapping[str, str] | None = None, instance_path: Path | 
     pool_id = env.get("COGNITO_USER_POOL_ID") or None
     cognito_region = env.get("COGNITO_REGION") or region
     endpoint = env.get("AWS_ENDPOINT_URL") or _local_aws_endpoint(instance)
+    production = env.get("TORIUM_ENV", "development") == "production"
     return {
+        "TORIUM_ENV": "production" if production else env.get("TORIUM_ENV", "development"),
+        "TRUSTED_PROXY_HOPS": int(env.get("TRUSTED_PROXY_HOPS", "0")),
         # Database: DATABASE_URL, or an embedded PostgreSQL under instance/ when unset.
         "DATABASE_URL": env.get("DATABASE_URL") or None,
         "EMBEDDED_PG_DIR": str(instance / "pgdata"),
@@ -81,7 +117,7 @@ def load_config(environ: Mapping[str, str] | None = None, instance_path: Path | 
         "RELAY_IDLE_SECONDS": float(env.get("RELAY_IDLE_SECONDS", "0.5")),
         "RELAY_BATCH_SIZE": int(env.get("RELAY_BATCH_SIZE", "100")),
         "SCHEDULER_INTERVAL_SECONDS": int(env.get("SCHEDULER_INTERVAL_SECONDS", "15")),
-        "SES_SENDER": env.get("SES_SENDER", "no-reply@torium.local"),
+        "SES_SENDER": env.get("SES_SENDER") or (None if production else "no-reply@torium.local"),
         "SNS_PLATFORM_APPLICATION_ARN": env.get("SNS_PLATFORM_APPLICATION_ARN") or None,
         "PRODUCT_IMAGE_BUCKET": env.get("PRODUCT_IMAGE_BUCKET", "torium-product-images"),
         "ORGANIZATION_LOGO_BUCKET": env.get("ORGANIZATION_LOGO_BUCKET", "organization-torium"),
@@ -97,10 +133,11 @@ def load_config(environ: Mapping[str, str] | None = None, instance_path: Path | 
         "ORDER_RECEIPT_TIMEOUT_SECONDS": int(env.get("ORDER_RECEIPT_TIMEOUT_SECONDS", str(14 * 86400))),
         "MAX_GROUP_MEMBERS": int(env.get("MAX_GROUP_MEMBERS", "500")),
         # HTTP.
-        "CORS_ORIGINS": _list(env.get("CORS_ORIGINS")) or ["*"],
+        "CORS_ORIGINS": _list(env.get("CORS_ORIGINS")) or ([] if production else ["*"]),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(64 * 1024))),
-        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or (None if production else "memory://"),
         "RATELIMIT_EMAIL_LOOKUP": env.get("RATELIMIT_EMAIL_LOOKUP", "20/minute;200/day"),
+        "RATELIMIT_ORDERS": env.get("RATELIMIT_ORDERS", "30/minute;500/day"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         # flask-smorest / OpenAPI.

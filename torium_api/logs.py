@@ -18,19 +18,27 @@ class _RequestContext(logging.Filter):
             record.request_id = getattr(g, "request_id", None)
             claims = getattr(g, "auth_claims", None)
             record.user_sub = claims.get("sub") if claims else None
+            user = getattr(g, "current_user", None)
+            record.user_id = getattr(user, "id", None)
         return True
+
+
+def json_handler(stream) -> logging.Handler:
+    """One JSON object per line: ts, level, logger, msg, request_id, user_sub and the record's extras."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s",
+                                       rename_fields={"asctime": "ts", "levelname": "level", "name": "logger",
+                                                      "message": "msg"}))
+    handler.addFilter(_RequestContext())
+    return handler
 
 
 def configure_logging(level: str) -> None:
     root = logging.getLogger()
     if any(getattr(h, "_torium", False) for h in root.handlers):
         return
-    handler = logging.StreamHandler(sys.stdout)
+    handler = json_handler(sys.stdout)
     handler._torium = True
-    handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s",
-                                       rename_fields={"asctime": "ts", "levelname": "level", "name": "logger",
-                                                      "message": "msg"}))
-    handler.addFilter(_RequestContext())
     root.addHandler(handler)
     root.setLevel(level)
     for noisy in ("botocore", "urllib3", "werkzeug", "pgserver", "alembic.runtime.migration"):

@@ -66,3 +66,47 @@ def create_all() -> list[str]:
         created.append(sqs.create_queue(QueueName=queue.name, Attributes=attrs)["QueueUrl"])
     current_app.extensions.pop("torium_queue_urls", None)
     return created
+
+
+def depths() -> list[dict]:
+    """Visible, in-flight and dead-lettered message counts per queue."""
+    sqs, rows = aws.client("sqs"), []
+    for queue in ALL:
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        main = sqs.get_queue_attributes(QueueUrl=url(queue), AttributeNames=names)["Attributes"]
+        dead = sqs.get_queue_attributes(QueueUrl=dlq_url(queue), AttributeNames=names[:1])["Attributes"]
+        rows.append({"queue": queue.name, "visible": int(main[names[0]]), "in_flight": int(main[names[1]]),
+                     "dead": int(dead[names[0]])})
+    return rows
+
+
+def peek_dead(queue: Queue, limit: int = 10) -> list[dict]:
+    """Look at dead-lettered messages without consuming them (they become visible again at once)."""
+    sqs, dlq = aws.client("sqs"), dlq_url(queue)
+    messages = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=min(limit, 10), WaitTimeSeconds=0,
+                                   MessageSystemAttributeNames=["All"], MessageAttributeNames=["All"],
+                                   VisibilityTimeout=0).get("Messages", [])
+    return [{"message_id": m["MessageId"], "receives": m.get("Attributes", {}).get("ApproximateReceiveCount"),
+             "reason": m.get("MessageAttributes", {}).get("reason", {}).get("StringValue"), "body": m["Body"]}
+            for m in messages]
+
+
+def redrive(queue: Queue, limit: int = 1000) -> int:
+    """Move dead-lettered messages back to their queue (after fixing the cause). Consumers deduplicate."""
+    sqs, source, dlq, moved = aws.client("sqs"), url(queue), dlq_url(queue), 0
+    while moved < limit:
+        messages = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                                       MessageAttributeNames=["All"], MessageSystemAttributeNames=["All"])
+        batch = messages.get("Messages", [])
+        if not batch:
+            break
+        for message in batch:
+            entry = {"QueueUrl": source, "MessageBody": message["Body"],
+                     "MessageAttributes": message.get("MessageAttributes") or {}}
+            if queue.fifo:
+                group = message.get("Attributes", {}).get("MessageGroupId", "redriven")
+                entry.update(MessageGroupId=group, MessageDeduplicationId=f"redrive-{message['MessageId']}")
+            sqs.send_message(**entry)
+            sqs.delete_message(QueueUrl=dlq, ReceiptHandle=message["ReceiptHandle"])
+            moved += 1
+    return moved

@@ -287,3 +287,13 @@ def test_status_changes_reach_the_owner_at_the_local_endpoint(app, client, token
     mails = [s["text"] for s in sent_notifications(aws_endpoint) if s["recipient"] == email]
     assert mails == [f"Order #{order['id']}: pending: We have your order and are preparing it.",
                      f"Order #{order['id']}: completed: Your order is paid and on its way."]
+
+
+def test_placing_orders_is_rate_limited_per_user(app, client, tokens, store):
+    _, headers = _customer(client, tokens)
+    app.config["RATELIMIT_ORDERS"] = "3/minute"
+    try:
+        statuses = [_place(client, headers, (store["wax"], 1)).status_code for _ in range(4)]
+    finally:
+        app.config["RATELIMIT_ORDERS"] = "30/minute;500/day"
+    assert statuses == [202, 202, 202, 429]

@@ -149,3 +149,24 @@ def test_sigterm_mid_batch_loses_nothing(app, sqs, user, database_url, aws_endpo
     with app.app_context():
         bodies = db.session.scalars(select(NotificationDelivery.body)).all()
     assert sorted(bodies) == sorted(f"message {i}" for i in range(total))
+
+
+def test_operators_see_depths_and_dead_letters_and_can_redrive(app, sqs, user, monkeypatch):
+    runner_cli = app.test_cli_runner()
+    poison = _envelope("tests.broken_for_now", {"n": 1})
+    monkeypatch.setitem(workers.HANDLERS, "tests.broken_for_now", lambda payload, *, message_id: 1 / 0)
+    _send(app, sqs, poison)
+    _consume(app)
+    depth = runner_cli.invoke(args=["queues", "depth"]).output
+    notifications_line = next(line for line in depth.splitlines() if "notifications\t" in line)
+    assert "visible=0" in notifications_line and "dead=1" in notifications_line
+    dlq_output = runner_cli.invoke(args=["queues", "dlq", "notifications"]).output
+    [shown] = [json.loads(line) for line in dlq_output.splitlines() if line]
+    assert shown["body"] == poison and shown["receives"]
+    processed = []
+    monkeypatch.setitem(workers.HANDLERS, "tests.broken_for_now",
+                        lambda payload, *, message_id: processed.append(payload))  # the cause is fixed
+    assert runner_cli.invoke(args=["queues", "redrive", "notifications"]).output.strip() == "redrove 1"
+    _consume(app)
+    assert processed == [{"n": 1}]
+    assert "dead=0" in runner_cli.invoke(args=["queues", "depth"]).output.splitlines()[0]

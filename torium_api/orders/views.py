@@ -1,10 +1,12 @@
 """/orders: place (202, fulfilled in the background), read, cancel, confirm receipt; /admin/orders."""
 
 import marshmallow as ma
+from flask import current_app
 from flask.views import MethodView
 
 from torium_api.auth import current_roles, current_user
 from torium_api.database import transaction
+from torium_api.extensions import limiter
 from torium_api.idempotency import DOC as IDEMPOTENCY_DOC
 from torium_api.idempotency import idempotent
 from torium_api.orders import blp, services
@@ -26,9 +28,11 @@ class Orders(MethodView):
         items, next_cursor = services.list_orders(current_user(), current_roles(), **args)
         return {"items": items, "next_cursor": next_cursor}
 
+    @limiter.limit(lambda: current_app.config["RATELIMIT_ORDERS"])
     @idempotent
     @blp.arguments(OrderCreateSchema)
     @blp.response(202, OrderSchema)
+    @blp.alt_response(429, description="Too many orders")
     @blp.doc(**IDEMPOTENCY_DOC)
     def post(self, data):
         """Place an order: priced from the catalogue, then reserved, charged and shipped in the background"""

@@ -1,0 +1,32 @@
+"""gunicorn settings for the Procfile's `web` process (Elastic Beanstalk: nginx → 127.0.0.1:8000)."""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+# (2 × cores) + 1 processes, 4 threads each; every thread may hold a DB connection, so keep
+# processes × threads × instances under the RDS max_connections (see README, Deployment).
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+worker_class = "gthread"
+timeout = 30  # below nginx's proxy_read_timeout (60 s, .platform/nginx/conf.d/timeouts.conf)
+graceful_timeout = 30
+keepalive = 5
+max_requests = 2000
+max_requests_jitter = 200
+accesslog = "-"
+errorlog = "-"
+access_log_format = '{"ts": "%(t)s", "logger": "gunicorn.access", "method": "%(m)s", "path": "%(U)s", ' \
+                    '"status": %(s)s, "duration_ms": %(M)s, "request_id": "%({x-request-id}o)s"}'
+limit_request_line = 4094
+limit_request_fields = 100
+limit_request_field_size = 8190
+
+
+def post_fork(server, worker):
+    """Connections inherited from the master must not be shared between processes."""
+    from application import application
+    from torium_api.extensions import db
+
+    with application.app_context():
+        db.engine.dispose(close=False)

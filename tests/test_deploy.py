@@ -1,0 +1,178 @@
+"""The deploy path that can be checked here: templates, Procfile, .ebextensions, gunicorn, config, logs."""
+
+import io
+import json
+import logging
+import os
+import shlex
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+from torium_api import create_app
+from torium_api.config import REQUIRED_IN_PRODUCTION, ConfigError, load_config, validate
+from torium_api.logs import json_handler
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_every_cloudformation_template_passes_cfn_lint():
+    templates = sorted(str(p) for p in (ROOT / "infra").glob("*.yaml"))
+    assert len(templates) == 3
+    cfn_lint = Path(sys.executable).parent / "cfn-lint"
+    result = subprocess.run([str(cfn_lint), *templates], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _procfile() -> dict:
+    lines = [line for line in (ROOT / "Procfile").read_text().splitlines() if line.strip()]
+    assert lines[0].startswith("web:"), "web must be the first Procfile entry"
+    return {name: shlex.split(command) for name, command in (line.split(":", 1) for line in lines)}
+
+
+def _flask_command_resolves(app, argv: list[str]) -> None:
+    assert argv[:3] == ["flask", "--app", "application"], argv
+    result = app.test_cli_runner().invoke(args=[*argv[3:], "--help"])
+    assert result.exit_code == 0, (argv, result.output)
+
+
+def test_the_procfile_runs_web_worker_and_relay_with_commands_that_exist(app):
+    processes = _procfile()
+    assert set(processes) == {"web", "worker", "relay"}
+    web = processes["web"]
+    assert web[:3] == ["gunicorn", "--config", "gunicorn.conf.py"] and web[-1] == "application:application"
+    assert (ROOT / "gunicorn.conf.py").exists()
+    for name in ("worker", "relay"):
+        _flask_command_resolves(app, processes[name])
+
+
+def test_ebextensions_are_valid_yaml_and_their_commands_exist(app):
+    configs = {p.name: yaml.safe_load(p.read_text()) for p in (ROOT / ".ebextensions").glob("*.config")}
+    migrate = configs["04_migrate.config"]["container_commands"]["01_migrate"]
+    assert migrate["leader_only"] is True
+    flask_part = migrate["command"].split("&&", 1)[1].strip()
+    _flask_command_resolves(app, shlex.split(flask_part))
+    options = {k: v for c in configs.values() for k, v in (c.get("option_settings") or {}).items()}
+    assert options["aws:elasticbeanstalk:environment:process:default"]["HealthCheckPath"] == "/health"
+    assert options["aws:elasticbeanstalk:healthreporting:system"]["SystemType"] == "enhanced"
+    assert options["aws:elasticbeanstalk:cloudwatch:logs"]["StreamLogs"] is True
+    health_rules = json.loads(options["aws:elasticbeanstalk:healthreporting:system"]["ConfigDocument"])
+    assert health_rules["Rules"]["Environment"]["Application"]["ApplicationRequests4xx"]["Enabled"] is False
+    https = configs["03_https.config"]["Resources"]
+    assert https["AWSEBV2LoadBalancerListener"]["Properties"]["DefaultActions"][0]["Type"] == "redirect"
+    assert https["ToriumHttpsListener"]["Properties"]["Protocol"] == "HTTPS"
+    assert options["aws:elasticbeanstalk:application:environment"]["TORIUM_ENV"] == "production"
+
+
+def test_platform_hooks_are_executable():
+    for hook in (ROOT / ".platform").rglob("hooks/**/*"):
+        if hook.is_file():
+            assert os.access(hook, os.X_OK), hook
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_gunicorn_serves_the_app_as_the_procfile_starts_it(database_url):
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "GUNICORN_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "1",
+           "LOG_LEVEL": "WARNING", "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}  # as in EB's venv
+    command = _procfile()["web"]
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        body = None
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
+                    body = json.load(response)
+                    break
+            except OSError:
+                time.sleep(0.1)
+        assert body == {"status": {"code": 200, "message": "Success"}, "data": {"database": "ok"}}
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=30)[0].decode()
+    assert server.returncode == 0, output
+
+
+PRODUCTION = {
+    "TORIUM_ENV": "production", "DATABASE_URL": "postgresql://u:secret-pw@db.internal/torium",
+    "COGNITO_USER_POOL_ID": "eu-central-1_AbCdEf123", "COGNITO_APP_CLIENT_IDS": "3n4b5urk1ft4fl3mg5e62d9ado",
+    "SES_SENDER": "no-reply@torium.example", "RATELIMIT_STORAGE_URI": "redis://cache.internal:6379/0",
+    "SNS_PLATFORM_APPLICATION_ARN": "arn:aws:sns:eu-central-1:123456789012:app/GCM/torium-fcm",
+    "CORS_ORIGINS": "https://admin.torium.example",
+}
+
+
+def test_a_complete_production_configuration_is_accepted():
+    validate(load_config(PRODUCTION))
+
+
+@pytest.mark.parametrize("name", REQUIRED_IN_PRODUCTION)
+def test_each_required_production_setting_is_checked(name):
+    with pytest.raises(ConfigError, match=f"{name} is required in production"):
+        validate(load_config({k: v for k, v in PRODUCTION.items() if k != name}))
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("DATABASE_URL", "sqlite:///x.db", "must be a postgresql:// URL"),
+    ("COGNITO_USER_POOL_ID", "not-a-pool", "is not a pool id"),
+    ("SNS_PLATFORM_APPLICATION_ARN", "torium-fcm", "must be an SNS ARN"),
+    ("SES_SENDER", "nobody", "must be an e-mail address"),
+    ("RATELIMIT_STORAGE_URI", "memory://", "must be shared storage"),
+    ("CORS_ORIGINS", "*", "must list origins explicitly"),
+    ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000", "must be unset in production"),
+])
+def test_malformed_production_settings_are_named(name, value, message):
+    with pytest.raises(ConfigError, match=message) as error:
+        validate(load_config({**PRODUCTION, name: value}))
+    assert "secret-pw" not in str(error.value)
+
+
+def test_development_needs_nothing():
+    validate(load_config({}))
+
+
+def test_the_client_address_comes_from_the_proxies_not_a_spoofed_header(test_config):
+    """ALB appends the client, nginx appends the ALB: with 2 trusted hops a forged first entry is ignored."""
+    app = create_app({**test_config, "TRUSTED_PROXY_HOPS": 2})
+    seen = {}
+
+    def capture(environ, start_response):
+        seen["addr"] = environ["REMOTE_ADDR"]
+        start_response("200 OK", [])
+        return [b""]
+
+    app.wsgi_app.app = capture  # keep the ProxyFix create_app installed, look at what it passes on
+    environ = {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": "6.6.6.6, 203.0.113.7, 10.0.0.5",
+               "REQUEST_METHOD": "GET", "PATH_INFO": "/", "wsgi.url_scheme": "http"}
+    list(app.wsgi_app(environ, lambda *args: None))
+    assert seen["addr"] == "203.0.113.7"
+
+
+def test_log_lines_are_json_with_request_and_user(client, user):
+    stream = io.StringIO()
+    handler = json_handler(stream)
+    access = logging.getLogger("torium_api.access")
+    access.addHandler(handler)
+    previous = access.level
+    access.setLevel(logging.INFO)
+    try:
+        client.get("/users", headers={**user[1], "X-Request-ID": "req-12345678"})
+    finally:
+        access.removeHandler(handler)
+        access.setLevel(previous)
+    [line] = [json.loads(x) for x in stream.getvalue().splitlines()]
+    assert line["msg"] == "request" and line["request_id"] == "req-12345678" and line["user_id"] == user[0]
+    assert line["method"] == "GET" and line["path"] == "/users" and line["status"] == 200
+    assert isinstance(line["duration_ms"], float) and "Authorization" not in stream.getvalue()
