@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint spec token worker relay clean
+.PHONY: run test fuzz lint spec token clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check torium_api tests bench
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## A longer schemathesis run than the one in `make test` (FUZZ_EXAMPLES per operation).
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),200) $(BIN)/python -m pytest tests/test_fuzz.py -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check torium_api tests bench

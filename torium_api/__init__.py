@@ -38,7 +38,7 @@ def create_app(config: dict | None = None) -> Flask:
     from torium_api.products import blp as products_blp
     from torium_api.users import blp as users_blp
     from torium_api.users.views import load_user
-    from torium_api.web import Api
+    from torium_api.web import Api, reject_nul_characters
 
     logs.configure_logging(app.config["LOG_LEVEL"])
     db.init_app(app)
@@ -47,6 +47,7 @@ def create_app(config: dict | None = None) -> Flask:
     limiter.init_app(app)
     logs.init_app(app)
     api = Api(app)  # also registers the error handlers (errors.py via web.Api)
+    app.before_request(reject_nul_characters)
     auth.init_app(app, load_user=load_user)
     blueprints = (health.blp, organizations_blp, users_blp, groups_blp, events_blp, products_blp, accounts_blp,
                   orders_blp)

@@ -73,6 +73,16 @@ class Blueprint(flask_smorest.Blueprint):
 
         return decorator
 
+    def _document_pagination_metadata(self, spec, resp_doc):
+        """X-Pagination carries JSON *text*: document it as the string it is."""
+        resp_doc.setdefault("headers", {})[self.PAGINATION_HEADER_NAME] = PAGINATION_HEADER_DOC
+
+
+PAGINATION_HEADER_DOC = {
+    "description": "JSON text: total, total_pages, first_page, last_page, page, previous_page, next_page",
+    "schema": {"type": "string"},
+}
+
 
 class Api(flask_smorest.Api):
     ERROR_SCHEMA = ErrorEnvelopeSchema
@@ -88,3 +98,10 @@ def rate_limit_key() -> str:
     """Rate limits count per authenticated user, else per client address."""
     user = getattr(g, "auth_claims", None)
     return f"sub:{user['sub']}" if user else f"ip:{request.remote_addr}"
+
+
+def reject_nul_characters():
+    """PostgreSQL cannot store U+0000 in text or JSONB: refuse it up front as a 422, never a 500."""
+    body = request.get_data(cache=True) if request.content_length else b""
+    if b"\x00" in body or b"\\u0000" in body or any("\x00" in v for v in request.args.values()):
+        raise errors.Invalid("Text may not contain NUL characters", errors={"body": ["NUL character (U+0000)."]})

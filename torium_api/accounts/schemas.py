@@ -1,7 +1,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from torium_api.fields import StrictSchema
+from torium_api.fields import StrictSchema, cursor_field
 
 MAX_MOVEMENT_CENTS = 100_000_000  # 1,000,000.00 per deposit or withdrawal
 
@@ -35,7 +35,7 @@ class PageArgsSchema(ma.Schema):
     class Meta:
         unknown = ma.RAISE
 
-    cursor = ma.fields.String(validate=validate.Length(max=300))
+    cursor = cursor_field()
     limit = ma.fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 

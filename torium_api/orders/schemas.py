@@ -1,7 +1,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from torium_api.fields import StrictSchema
+from torium_api.fields import StrictSchema, cursor_field
 from torium_api.orders.models import OrderStatus
 
 MAX_QUANTITY = 1000
@@ -58,7 +58,7 @@ class OrderSchema(ma.Schema):
 
 class OrderQueryArgsSchema(ma.Schema):
     status = ma.fields.Enum(OrderStatus, by_value=True)
-    cursor = ma.fields.String(validate=validate.Length(max=300))
+    cursor = cursor_field()
     limit = ma.fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 

@@ -1,12 +1,13 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from torium_api.fields import StrictBoolean, StrictSchema
+from torium_api.fields import StrictBoolean, StrictSchema, cursor_field
 
 MAX_PRICE_CENTS = 10**10
 MAX_STOCK = 1_000_000
 CATEGORY = validate.Regexp(r"^[a-z0-9][a-z0-9 -]{0,49}$", error="Lower-case letters, digits, spaces or dashes.")
 SORTS = ("newest", "price_asc", "price_desc", "name")
+HTTPS_URL = {"format": "uri", "pattern": "^https://[A-Za-z0-9.-]+\\.[A-Za-z]{2,}(/[A-Za-z0-9._~/-]*)?$"}
 
 
 def cents(**kwargs):
@@ -19,7 +20,8 @@ class ProductCreateSchema(StrictSchema):
     category = ma.fields.String(required=True, validate=CATEGORY)
     price_cents = cents(required=True, metadata={"description": "Price in minor units (grosze, cents)"})
     stock = ma.fields.Integer(strict=True, load_default=0, validate=validate.Range(min=0, max=MAX_STOCK))
-    image_url = ma.fields.Url(schemes={"https"}, validate=validate.Length(max=1000), allow_none=True)
+    image_url = ma.fields.Url(schemes={"https"}, validate=validate.Length(max=1000), allow_none=True,
+                              metadata=HTTPS_URL)
     active = StrictBoolean(load_default=True)
 
 
@@ -28,7 +30,8 @@ class ProductUpdateSchema(StrictSchema):
     description = ma.fields.String(validate=validate.Length(max=2000))
     category = ma.fields.String(validate=CATEGORY)
     price_cents = cents()
-    image_url = ma.fields.Url(schemes={"https"}, validate=validate.Length(max=1000), allow_none=True)
+    image_url = ma.fields.Url(schemes={"https"}, validate=validate.Length(max=1000), allow_none=True,
+                              metadata=HTTPS_URL)
     active = StrictBoolean()
 
 
@@ -49,7 +52,7 @@ class ProductQueryArgsSchema(ma.Schema):
     include_inactive = ma.fields.Boolean(load_default=False,
                                          metadata={"description": "Admins: all; sellers: their own"})
     sort = ma.fields.String(load_default="newest", validate=validate.OneOf(SORTS))
-    cursor = ma.fields.String(validate=validate.Length(max=300))
+    cursor = cursor_field()
     limit = ma.fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 

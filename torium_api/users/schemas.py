@@ -32,7 +32,8 @@ def _valid_zone(name: str) -> None:
 
 class PreferencesUpdateSchema(StrictSchema):
     reminder_preferences = ma.fields.Enum(ReminderPreference, by_value=True)
-    timezone = ma.fields.String(validate=_valid_zone, metadata={"description": "IANA zone for event times"})
+    timezone = ma.fields.String(validate=_valid_zone, metadata={"description": "IANA zone for event times",
+                                                                "enum": sorted(available_timezones())})
 
     @ma.validates_schema
     def _something(self, data, **kwargs):
