@@ -173,3 +173,10 @@ def test_every_list_route_is_known_to_the_page_size_test(app):
     paginated = {path for path, ops in spec["paths"].items() for op in ops.values() if isinstance(op, dict)
                  and any(p.get("name") in ("page_size", "limit") for p in op.get("parameters", []))}
     assert paginated == set(LISTS)
+
+
+@pytest.mark.parametrize("path", ["/groups", "/group/members", "/event"])
+def test_huge_page_numbers_are_422_not_a_database_overflow(client, tokens, path):
+    headers = tokens.headers("pager@example.com")
+    response = client.get(f"{path}?page=108486921271865082839564288", headers={**headers, "trm-group-id": "1"})
+    assert response.status_code == 422
