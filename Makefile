@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test fuzz lint spec token clean
+.PHONY: run test fuzz soak lint spec token clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ test: $(STAMP)
 ## A longer schemathesis run than the one in `make test` (FUZZ_EXAMPLES per operation).
 fuzz: $(STAMP)
 	FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),200) $(BIN)/python -m pytest tests/test_fuzz.py -q
+
+## Many threads for SOAK_SECONDS (default 20) against the app, relay and workers; then all invariants.
+soak: $(STAMP)
+	$(BIN)/python -m pytest tests/soak -m soak -q -s
 
 lint: $(STAMP)
 	$(BIN)/ruff check torium_api tests bench

@@ -180,3 +180,11 @@ def test_huge_page_numbers_are_422_not_a_database_overflow(client, tokens, path)
     headers = tokens.headers("pager@example.com")
     response = client.get(f"{path}?page=108486921271865082839564288", headers={**headers, "trm-group-id": "1"})
     assert response.status_code == 422
+
+
+@pytest.mark.parametrize("path", ["/groups", "/event"])
+def test_unknown_query_parameters_are_refused_on_paginated_lists(client, tokens, path):
+    headers = tokens.headers("pager@example.com")
+    assert client.get(f"{path}?colour=red", headers=headers).status_code == 422
+    assert client.get(f"{path}?=false", headers=headers).status_code == 422
+    assert client.get(f"{path}?page=1&page_size=5", headers=headers).status_code == 200

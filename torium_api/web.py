@@ -33,6 +33,7 @@ class ErrorEnvelopeSchema(ma.Schema):
 
 
 MAX_PAGE = 100_000
+PAGINATION_QUERY_NAMES = frozenset({"page", "page_size", "user_id"})  # user_id: the old app's, checked in auth.py
 _smorest_page_schema = flask_smorest.pagination._pagination_parameters_schema_factory
 
 
@@ -87,6 +88,25 @@ class Blueprint(flask_smorest.Blueprint):
                 return Envelope(result, code or int(status_code)), code, headers
 
             return outer(wrapper)
+
+        return decorator
+
+    def paginate(self, *args, **kwargs):
+        """flask-smorest's pagination ignores unknown query parameters; like every other list, refuse them."""
+        paginated = super().paginate(*args, **kwargs)
+
+        def decorator(func):
+            inner = paginated(func)
+
+            @wraps(inner)
+            def checked(*a, **kw):
+                unknown = set(request.args) - PAGINATION_QUERY_NAMES
+                if unknown:
+                    raise errors.Invalid("Unknown query parameters",
+                                         errors={name or "(empty)": ["Unknown field."] for name in sorted(unknown)})
+                return inner(*a, **kw)
+
+            return checked
 
         return decorator
 
