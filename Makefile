@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test fuzz soak lint spec token clean
+.PHONY: run test fuzz soak bench lint spec token clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,14 @@ fuzz: $(STAMP)
 ## Many threads for SOAK_SECONDS (default 20) against the app, relay and workers; then all invariants.
 soak: $(STAMP)
 	$(BIN)/python -m pytest tests/soak -m soak -q -s
+
+## Benchmarks (not tests): HTTP load under gunicorn, product listing, scheduler tick, background pipeline, orders.
+bench: $(STAMP)
+	$(BIN)/python -m bench.load
+	$(BIN)/python -m bench.products
+	$(BIN)/python -m bench.reminder_tick
+	$(BIN)/python -m bench.pipeline
+	$(BIN)/python -m bench.orders
 
 lint: $(STAMP)
 	$(BIN)/ruff check torium_api tests bench

@@ -41,6 +41,21 @@ def seed_demo() -> None:
     click.echo("demo data ready: demo@torium.local")
 
 
+@seed.command("bench")
+@click.option("--users", default=1000, show_default=True)
+@click.option("--groups", default=200, show_default=True)
+@click.option("--members-per-group", default=20, show_default=True)
+@click.option("--events-per-group", default=10, show_default=True)
+@click.option("--products", default=100_000, show_default=True)
+def seed_bench(users: int, groups: int, members_per_group: int, events_per_group: int, products: int) -> None:
+    """Bulk data for the load benchmark; prints a token for the user in the most groups on the last line."""
+    from torium_api.bench_seed import seed
+
+    email = seed(users, groups, members_per_group, events_per_group, products)
+    click.echo(f"seeded {users} users, {groups} groups, {products} products; token for {email}:")
+    click.echo(auth.mint_local_token(email, ttl=3600))
+
+
 @outbox_cli.command("relay")
 @click.option("--once", is_flag=True, help="One pass, then exit.")
 def relay_command(once: bool) -> None:

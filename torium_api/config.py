@@ -140,6 +140,7 @@ def load_config(environ: Mapping[str, str] | None = None, instance_path: Path | 
         "RATELIMIT_ORDERS": env.get("RATELIMIT_ORDERS", "30/minute;500/day"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
+        "SQL_COUNT_HEADER": _bool(env.get("SQL_COUNT_HEADER")),  # benchmark only: X-SQL-Count on responses
         # flask-smorest / OpenAPI.
         "API_TITLE": "torium-api",
         "API_VERSION": "1.0.0",

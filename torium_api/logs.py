@@ -47,6 +47,8 @@ def configure_logging(level: str) -> None:
 
 def init_app(app: Flask) -> None:
     access = logging.getLogger("torium_api.access")
+    if app.config["SQL_COUNT_HEADER"]:
+        _count_sql(app)
 
     @app.before_request
     def _start():
@@ -60,4 +62,22 @@ def init_app(app: Flask) -> None:
         duration = (time.perf_counter() - getattr(g, "started", time.perf_counter())) * 1000
         access.info("request", extra={"method": request.method, "path": request.path,
                                       "status": response.status_code, "duration_ms": round(duration, 1)})
+        return response
+
+
+def _count_sql(app: Flask) -> None:
+    """Benchmark diagnostics (SQL_COUNT_HEADER=1): how many statements each request sent."""
+    from sqlalchemy import event
+
+    from torium_api.extensions import db
+
+    with app.app_context():
+        @event.listens_for(db.engine, "before_cursor_execute")
+        def _count(*args):
+            if has_request_context():
+                g.sql_count = getattr(g, "sql_count", 0) + 1
+
+    @app.after_request
+    def _header(response):
+        response.headers["X-SQL-Count"] = str(getattr(g, "sql_count", 0))
         return response

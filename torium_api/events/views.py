@@ -26,7 +26,7 @@ from torium_api.events.schemas import (
 class Events(MethodView):
     @blp.arguments(EventsHeadersSchema, location="headers")
     @blp.response(200, EventSchema(many=True))
-    @blp.paginate(page_size=500, max_page_size=500)
+    @blp.paginate(page_size=100, max_page_size=500)
     def get(self, headers, pagination_parameters):
         """The caller's events, soonest first (only a group's with trm-group-id)"""
         page = pagination_parameters

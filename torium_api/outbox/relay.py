@@ -58,9 +58,15 @@ def _publish(queue: queues.Queue, rows: list[OutboxMessage]) -> int:
         return 0
     now = datetime.now(UTC)
     for ok in response.get("Successful", []):
-        rows[int(ok["Id"])].sent_at = now
+        row = rows[int(ok["Id"])]
+        row.sent_at = now
+        log.info("message published", extra={"message_id": str(row.id), "type": row.type, "queue": queue.key,
+                                              "request_id": row.request_id, "attempts": row.attempts})
     for failed in response.get("Failed", []):  # boto3 does not raise on partial failure
-        _reschedule(rows[int(failed["Id"])], f"{failed.get('Code')}: {failed.get('Message')}")
+        row = rows[int(failed["Id"])]
+        _reschedule(row, f"{failed.get('Code')}: {failed.get('Message')}")
+        log.warning("message not published; retried later", extra={"message_id": str(row.id), "type": row.type,
+                                                                    "error_code": failed.get("Code")})
     return len(response.get("Successful", []))
 
 
