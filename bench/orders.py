@@ -4,14 +4,8 @@ Usage: .venv/bin/python -m bench.orders [--orders 300] [--latency-samples 30]
 """
 
 import argparse
-import os
 import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:
@@ -20,37 +14,21 @@ def main() -> None:
     parser.add_argument("--latency-samples", type=int, default=30)
     args = parser.parse_args()
 
-    from torium_api.embedded_pg import database_url
-    from torium_api.local_aws import start_moto_server
-
-    server, endpoint = start_moto_server()
-    env = {**os.environ, "DATABASE_URL": database_url(str(ROOT / "instance" / "pgbench"), f"orders_{os.getpid()}"),
-           "AWS_ENDPOINT_URL": endpoint, "LOG_LEVEL": "WARNING", "WORKER_WAIT_SECONDS": "1", "QUEUE_PREFIX": "bo-",
-           "RELAY_IDLE_SECONDS": "0.1"}
-    env.pop("AWS_ACCESS_KEY_ID", None)
-    os.environ.update({k: env[k] for k in ("DATABASE_URL", "AWS_ENDPOINT_URL", "LOG_LEVEL", "QUEUE_PREFIX")})
-    import flask_migrate
-
-    from torium_api import create_app, local_aws
+    from bench.stack import background_stack
     from torium_api.auth import mint_local_token
 
-    app = create_app()
-    with app.app_context():
-        flask_migrate.upgrade()
-        env.update(local_aws.provision())
-        seller = {"Authorization": f"Bearer {mint_local_token('seller@bench.local', ['seller'])}"}
-        buyer = {"Authorization": f"Bearer {mint_local_token('buyer@bench.local')}"}
-    client = app.test_client()
-    product = client.post("/products", headers=seller, json={"name": "Wax", "category": "ski", "price_cents": 100,
-                                                             "stock": 100_000}).get_json()["data"]["id"]
-    client.post("/accounts/me/deposits", headers=buyer, json={"amount_cents": 100_000_000})
-    flask = [sys.executable, "-m", "flask", "--app", "application"]
-    procs = [subprocess.Popen([*flask, "outbox", "relay"], cwd=ROOT, env=env),
-             subprocess.Popen([*flask, "worker", "run"], cwd=ROOT, env=env)]
-    try:
-        time.sleep(3)
+    with background_stack("orders", RELAY_IDLE_SECONDS="0.1", RATELIMIT_ORDERS="1000000/minute") as app:
+        with app.app_context():
+            seller = {"Authorization": f"Bearer {mint_local_token('seller@bench.local', ['seller'])}"}
+            buyer = {"Authorization": f"Bearer {mint_local_token('buyer@bench.local')}"}
+        client = app.test_client()
+        product = client.post("/products", headers=seller, json={"name": "Wax", "category": "ski",
+                                                                 "price_cents": 100, "stock": 100_000})
+        product = product.get_json()["data"]["id"]
+        client.post("/accounts/me/deposits", headers=buyer, json={"amount_cents": 100_000_000})
         body = {"lines": [{"product_id": product, "quantity": 1}],
-                "shipping_address": {"name": "B", "line1": "x", "city": "y", "postal_code": "00-001", "country": "PL"}}
+                "shipping_address": {"name": "B", "line1": "x", "city": "y", "postal_code": "00-001",
+                                     "country": "PL"}}
         started = time.perf_counter()
         ids = [client.post("/orders", headers=buyer, json=body).get_json()["data"]["id"] for _ in range(args.orders)]
         _wait_final(client, buyer, ids)
@@ -61,12 +39,6 @@ def main() -> None:
             order_id = client.post("/orders", headers=buyer, json=body).get_json()["data"]["id"]
             _wait_final(client, buyer, [order_id], poll=0.02)
             latencies.append((time.perf_counter() - posted) * 1000)
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(timeout=60)
-        server.stop()
     print(f"throughput: {args.orders} orders placed and completed at {throughput:.1f} orders/s")
     print(f"POST → completed (polled every 20 ms), {len(latencies)} orders one at a time: median "
           f"{statistics.median(latencies):.0f} ms, p95 {sorted(latencies)[int(len(latencies) * .95) - 1]:.0f} ms")

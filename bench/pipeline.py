@@ -7,15 +7,9 @@ Usage: .venv/bin/python -m bench.pipeline [--messages 1000] [--latency-samples 5
 """
 
 import argparse
-import os
 import statistics
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:
@@ -24,38 +18,13 @@ def main() -> None:
     parser.add_argument("--latency-samples", type=int, default=50)
     args = parser.parse_args()
 
-    from torium_api.embedded_pg import database_url
-    from torium_api.local_aws import start_moto_server
+    from bench.stack import background_stack
 
-    server, endpoint = start_moto_server()
-    db_url = database_url(str(ROOT / "instance" / "pgbench"), database=f"bench_{os.getpid()}")
-    env = {**os.environ, "DATABASE_URL": db_url, "AWS_ENDPOINT_URL": endpoint, "LOG_LEVEL": "WARNING",
-           "WORKER_WAIT_SECONDS": "1", "QUEUE_PREFIX": "bench-"}
-    env.pop("AWS_ACCESS_KEY_ID", None)
-    os.environ.update({k: env[k] for k in ("DATABASE_URL", "AWS_ENDPOINT_URL", "LOG_LEVEL", "QUEUE_PREFIX")})
-
-    import flask_migrate
-
-    from torium_api import create_app, local_aws
-
-    app = create_app()
-    with app.app_context():
-        flask_migrate.upgrade()
-        env.update(local_aws.provision())
-        user_id = _user(app)
-    flask = [sys.executable, "-m", "flask", "--app", "application"]
-    procs = [subprocess.Popen([*flask, "outbox", "relay"], cwd=ROOT, env=env),
-             subprocess.Popen([*flask, "worker", "run"], cwd=ROOT, env=env)]
-    try:
-        time.sleep(3)
+    with background_stack("bench") as app:
+        with app.app_context():
+            user_id = _user(app)
         throughput = _throughput(app, user_id, args.messages)
         latencies = _latencies(app, user_id, args.latency_samples)
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(timeout=60)
-        server.stop()
     print(f"throughput: {args.messages} messages in {throughput:.2f} s = {args.messages / throughput:.0f} msg/s")
     print(f"commit→delivery latency over {len(latencies)} messages: median {statistics.median(latencies):.0f} ms, "
           f"p95 {sorted(latencies)[int(len(latencies) * 0.95) - 1]:.0f} ms, max {max(latencies):.0f} ms")

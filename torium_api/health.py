@@ -10,6 +10,7 @@ import marshmallow as ma
 from flask.views import MethodView
 from sqlalchemy import text
 
+from torium_api.errors import ServiceUnavailable
 from torium_api.extensions import db
 from torium_api.web import Blueprint
 
@@ -34,7 +35,5 @@ class Health(MethodView):
                 conn.execute(text("SELECT 1"))
         except Exception:
             log.exception("health check: database unreachable")
-            from torium_api.errors import ServiceUnavailable
-
             raise ServiceUnavailable("Database unreachable") from None
         return {"database": "ok"}

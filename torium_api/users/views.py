@@ -1,3 +1,4 @@
+from flask import current_app
 from flask.views import MethodView
 
 from torium_api.auth import current_user
@@ -84,7 +85,7 @@ class Device(MethodView):
 
 @blp.route("/users/email")
 class UserByEmail(MethodView):
-    decorators = [limiter.limit(lambda: _email_lookup_limit())]
+    decorators = [limiter.limit(lambda: current_app.config["RATELIMIT_EMAIL_LOOKUP"])]
 
     @blp.arguments(EmailLookupHeadersSchema, location="headers")
     @blp.response(200, UserIdSchema)
@@ -94,8 +95,3 @@ class UserByEmail(MethodView):
         """Find a user's id by exact e-mail (header trm-email), to invite them; rate-limited"""
         return {"user_id": services.find_user_id_by_email(headers["email"])}
 
-
-def _email_lookup_limit() -> str:
-    from flask import current_app
-
-    return current_app.config["RATELIMIT_EMAIL_LOOKUP"]
