@@ -30,6 +30,7 @@ BUSINESS_RULE_422 = {
     "GET /admin/orders": "a cursor must be one the listing issued",
     "GET /accounts": "a cursor must be one the listing issued",
     "GET /accounts/me/transactions": "a cursor must be one the listing issued",
+    "GET /notifications": "a cursor must be one the listing issued",
 }
 
 

@@ -56,9 +56,11 @@ ROUTES = {
        for m, r in [("GET", "/orders"), ("POST", "/orders"), ("GET", "/orders/<int:order_id>"),
                     ("POST", "/orders/<int:order_id>/cancel"), ("POST", "/orders/<int:order_id>/receipt")]},
     ("GET", "/admin/orders"): (ADMIN, "back office", f"{ORDERS}:test_other_users_orders_do_not_exist_for_them"),
+    ("GET", "/notifications"): (USER, OWN, "tests.notifications.test_delivery:test_the_delivery_log_shows_only_mine"),
 }
 LISTS = {"/groups": "page_size", "/group/members": "page_size", "/event": "page_size", "/products": "limit",
-         "/accounts/me/transactions": "limit", "/accounts": "limit", "/orders": "limit", "/admin/orders": "limit"}
+         "/accounts/me/transactions": "limit", "/accounts": "limit", "/orders": "limit", "/admin/orders": "limit",
+         "/notifications": "limit"}
 
 
 def _rules(app):

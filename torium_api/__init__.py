@@ -33,6 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
     from torium_api.events import blp as events_blp
     from torium_api.extensions import cors, db, limiter, migrate
     from torium_api.groups import blp as groups_blp
+    from torium_api.notifications import blp as notifications_blp
     from torium_api.orders import blp as orders_blp
     from torium_api.organizations import blp as organizations_blp
     from torium_api.products import blp as products_blp
@@ -50,7 +51,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.before_request(reject_nul_characters)
     auth.init_app(app, load_user=load_user)
     blueprints = (health.blp, organizations_blp, users_blp, groups_blp, events_blp, products_blp, accounts_blp,
-                  orders_blp)
+                  orders_blp, notifications_blp)
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
     cli.register(app)

@@ -145,3 +145,15 @@ def test_mobile_verification_sms_end_to_end(app, client, user, sqs, aws_endpoint
     assert client.get("/users", headers=user[1]).get_json()["data"]["mobile_number"] == phone
     [row] = _deliveries(app)
     assert row.status is DeliveryStatus.SENT and code not in row.body  # the log never holds the code
+
+
+def test_the_delivery_log_shows_only_mine(app, client, user, tokens):
+    other_id, other = tokens.signed_in_user(client, "zed@example.com")
+    _notify(app, user[0], "EMAIL", "for ada")
+    _notify(app, user[0], "SMS", "no phone")
+    _notify(app, other_id, "EMAIL", "for zed")
+    mine = client.get("/notifications?limit=1", headers=user[1]).get_json()["data"]
+    assert [d["body"] for d in mine["items"]] == ["no phone"] and mine["items"][0]["status"] == "skipped"
+    rest = client.get(f"/notifications?cursor={mine['next_cursor']}", headers=user[1]).get_json()["data"]
+    assert [d["body"] for d in rest["items"]] == ["for ada"] and rest["next_cursor"] is None
+    assert [d["body"] for d in client.get("/notifications", headers=other).get_json()["data"]["items"]] == ["for zed"]

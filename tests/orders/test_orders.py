@@ -286,6 +286,8 @@ def test_status_changes_reach_the_owner_at_the_local_endpoint(app, client, token
     drive(app)
     mails = [s["text"] for s in sent_notifications(aws_endpoint) if s["recipient"] == email]
     assert mails == [f"Order #{order['id']}: pending: We have your order and are preparing it.",
+                     f"Order #{order['id']}: reserved: Your items are reserved for you.",
+                     f"Order #{order['id']}: paid: Payment received.",
                      f"Order #{order['id']}: completed: Your order is paid and on its way."]
 
 

@@ -8,6 +8,9 @@ import enum
 
 from torium_api import queues
 from torium_api.outbox import emit
+from torium_api.web import Blueprint
+
+blp = Blueprint("notifications", __name__, description="The caller's notification delivery log")
 
 
 class Channel(enum.StrEnum):
@@ -26,3 +29,6 @@ def request_notification(user_id: int, *, subject: str, text: str, channel: Chan
     emit("notifications.requested",
          {"user_id": user_id, "channel": channel.value, "subject": subject, "text": text, "data": data or {},
           "topic": topic}, queue=queues.NOTIFICATIONS)
+
+
+from torium_api.notifications import views  # noqa: E402,F401

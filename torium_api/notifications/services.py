@@ -3,6 +3,7 @@
 import functools
 import logging
 
+from torium_api import cursors
 from torium_api.extensions import db
 from torium_api.notifications import Channel, senders
 from torium_api.notifications.models import DeliveryStatus, NotificationDelivery
@@ -63,3 +64,12 @@ def forget(topic: str) -> None:
     (``group:1`` also takes ``group:1/event:2``; ``group:1/event:2`` does not take ``…/event:23``)."""
     under = NotificationDelivery.topic.startswith(topic + "/", autoescape=True)
     db.session.execute(db.delete(NotificationDelivery).where((NotificationDelivery.topic == topic) | under))
+
+
+def deliveries_for(actor: User, cursor: str | None, limit: int) -> tuple[list[NotificationDelivery], str | None]:
+    query = db.select(NotificationDelivery).where(NotificationDelivery.user_id == actor.id)
+    if cursor:
+        query = query.where(NotificationDelivery.id < cursors.decode(cursor, "deliveries")[1])
+    rows = db.session.scalars(query.order_by(NotificationDelivery.id.desc()).limit(limit + 1)).all()
+    page = list(rows[:limit])
+    return page, (cursors.encode("deliveries", None, page[-1].id) if len(rows) > limit else None)

@@ -8,6 +8,8 @@ from torium_api.orders.models import Order, OrderStatus
 
 MESSAGES = {
     OrderStatus.PENDING: "We have your order and are preparing it.",
+    OrderStatus.RESERVED: "Your items are reserved for you.",
+    OrderStatus.PAID: "Payment received.",
     OrderStatus.COMPLETED: "Your order is paid and on its way.",
     OrderStatus.RECEIVED: "Thank you for confirming delivery.",
     OrderStatus.NOT_RECEIVED: "We have not heard that your order arrived; our team will check.",
