@@ -13,6 +13,7 @@ import flask_smorest.pagination
 import marshmallow as ma
 from flask import g, request
 from flask_smorest.utils import unpack_tuple_response
+from webargs.flaskparser import FlaskParser
 
 from torium_api import errors
 
@@ -77,7 +78,17 @@ def envelope_schema(schema) -> type[ma.Schema]:
     return _ENVELOPES[key]
 
 
+class _Parser(FlaskParser):
+    """Query strings obey their schema's `unknown` (RAISE unless a schema says otherwise), like bodies do;
+    webargs' default silently drops unknown query parameters. Headers still ignore the ones a view does not
+    declare (clients and proxies add many)."""
+
+    DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": None, "querystring": None}
+
+
 class Blueprint(flask_smorest.Blueprint):
+    ARGUMENTS_PARSER = _Parser()
+
     def response(self, status_code, schema=None, **kwargs):
         outer = super().response(status_code, envelope_schema(schema), **kwargs)
 

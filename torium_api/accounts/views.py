@@ -1,6 +1,5 @@
 """/accounts: the caller's wallet (`me`) and the admins' customer list."""
 
-import marshmallow as ma
 from flask.views import MethodView
 
 from torium_api.accounts import blp, services
@@ -54,7 +53,7 @@ class Withdrawals(MethodView):
 
 @blp.route("/accounts/me/transactions")
 class Transactions(MethodView):
-    @blp.arguments(PageArgsSchema, location="query", unknown=ma.RAISE)
+    @blp.arguments(PageArgsSchema, location="query")
     @blp.response(200, LedgerPageSchema)
     def get(self, args):
         """The caller's ledger, newest first"""
@@ -64,7 +63,7 @@ class Transactions(MethodView):
 
 @blp.route("/accounts")
 class Customers(MethodView):
-    @blp.arguments(CustomerQueryArgsSchema, location="query", unknown=ma.RAISE)
+    @blp.arguments(CustomerQueryArgsSchema, location="query")
     @blp.response(200, CustomerPageSchema)
     def get(self, args):
         """Admins: users and their balances, searchable by e-mail"""

@@ -1,6 +1,5 @@
 """/notifications: what was sent to the caller (SMS, e-mail, push), and what could not be."""
 
-import marshmallow as ma
 from flask.views import MethodView
 
 from torium_api.auth import current_user
@@ -10,7 +9,7 @@ from torium_api.notifications.schemas import DeliveryPageSchema, DeliveryQueryAr
 
 @blp.route("/notifications")
 class Deliveries(MethodView):
-    @blp.arguments(DeliveryQueryArgsSchema, location="query", unknown=ma.RAISE)
+    @blp.arguments(DeliveryQueryArgsSchema, location="query")
     @blp.response(200, DeliveryPageSchema)
     def get(self, args):
         """The caller's delivery log, newest first (codes are redacted)"""

@@ -1,6 +1,5 @@
 """/orders: place (202, fulfilled in the background), read, cancel, confirm receipt; /admin/orders."""
 
-import marshmallow as ma
 from flask import current_app
 from flask.views import MethodView
 
@@ -21,7 +20,7 @@ from torium_api.orders.schemas import (
 
 @blp.route("/orders")
 class Orders(MethodView):
-    @blp.arguments(OrderQueryArgsSchema, location="query", unknown=ma.RAISE)
+    @blp.arguments(OrderQueryArgsSchema, location="query")
     @blp.response(200, OrderPageSchema)
     def get(self, args):
         """The caller's orders, newest first (filter by `status`)"""
@@ -70,7 +69,7 @@ class OrderReceipt(MethodView):
 
 @blp.route("/admin/orders")
 class AllOrders(MethodView):
-    @blp.arguments(AdminOrderQueryArgsSchema, location="query", unknown=ma.RAISE)
+    @blp.arguments(AdminOrderQueryArgsSchema, location="query")
     @blp.response(200, OrderPageSchema)
     def get(self, args):
         """Admins: every order, newest first (filter by `status`, `user_id`)"""

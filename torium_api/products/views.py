@@ -1,6 +1,5 @@
 """/products: conventional REST (plural nouns, ids in paths, 201 on create, keyset pages)."""
 
-import marshmallow as ma
 from flask import request
 from flask.views import MethodView
 
@@ -29,7 +28,7 @@ def _with_etag(product):
 
 @blp.route("/products")
 class Products(MethodView):
-    @blp.arguments(ProductQueryArgsSchema, location="query", unknown=ma.RAISE)
+    @blp.arguments(ProductQueryArgsSchema, location="query")
     @blp.response(200, ProductPageSchema)
     def get(self, args):
         """Search and list products (keyset pages: pass `next_cursor` back as `cursor`)"""
