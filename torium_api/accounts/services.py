@@ -54,12 +54,7 @@ def withdraw(actor: User, amount_cents: int) -> dict:
 def list_entries(actor: User, cursor: str | None, limit: int) -> tuple[list[LedgerEntry], str | None]:
     """The caller's ledger, newest first, in keyset pages."""
     query = db.select(LedgerEntry).join(Account).where(Account.user_id == actor.id)
-    if cursor:
-        _, last_id = cursors.decode(cursor, "ledger")
-        query = query.where(LedgerEntry.id < last_id)
-    rows = db.session.scalars(query.order_by(LedgerEntry.id.desc()).limit(limit + 1)).all()
-    page = list(rows[:limit])
-    return page, (cursors.encode("ledger", None, page[-1].id) if len(rows) > limit else None)
+    return cursors.page_by_id(query, LedgerEntry.id, "ledger", cursor, limit)
 
 
 def list_customers(roles: frozenset, q: str | None, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
@@ -70,10 +65,7 @@ def list_customers(roles: frozenset, q: str | None, cursor: str | None, limit: i
              .outerjoin(Account, Account.user_id == User.id))
     if q:
         query = query.where(User.email.icontains(q, autoescape=True))
-    if cursor:
-        _, last_id = cursors.decode(cursor, "customers")
-        query = query.where(User.id > last_id)
-    rows = db.session.execute(query.order_by(User.id).limit(limit + 1)).all()
+    rows, next_cursor = cursors.page_by_id(query, User.id, "customers", cursor, limit, newest_first=False,
+                                           tuples=True)
     currency = current_app.config["CURRENCY"]
-    page = [{"user_id": i, "email": e, "balance_cents": b, "currency": currency} for i, e, b in rows[:limit]]
-    return page, (cursors.encode("customers", None, page[-1]["user_id"]) if len(rows) > limit else None)
+    return [{"user_id": i, "email": e, "balance_cents": b, "currency": currency} for i, e, b in rows], next_cursor

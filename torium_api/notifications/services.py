@@ -68,8 +68,4 @@ def forget(topic: str) -> None:
 
 def deliveries_for(actor: User, cursor: str | None, limit: int) -> tuple[list[NotificationDelivery], str | None]:
     query = db.select(NotificationDelivery).where(NotificationDelivery.user_id == actor.id)
-    if cursor:
-        query = query.where(NotificationDelivery.id < cursors.decode(cursor, "deliveries")[1])
-    rows = db.session.scalars(query.order_by(NotificationDelivery.id.desc()).limit(limit + 1)).all()
-    page = list(rows[:limit])
-    return page, (cursors.encode("deliveries", None, page[-1].id) if len(rows) > limit else None)
+    return cursors.page_by_id(query, NotificationDelivery.id, "deliveries", cursor, limit)

@@ -87,8 +87,4 @@ def list_orders(actor: User, roles: frozenset, *, everyone: bool = False, user_i
         query = query.where(Order.user_id == user_id)
     if status is not None:
         query = query.where(Order.status == status)
-    if cursor:
-        query = query.where(Order.id < cursors.decode(cursor, "orders")[1])
-    rows = db.session.scalars(query.order_by(Order.id.desc()).limit(limit + 1)).all()
-    page = list(rows[:limit])
-    return page, (cursors.encode("orders", None, page[-1].id) if len(rows) > limit else None)
+    return cursors.page_by_id(query, Order.id, "orders", cursor, limit)
