@@ -109,10 +109,6 @@ class EventsHeadersSchema(ma.Schema):
     group_id = FlexibleInteger(data_key="trm-group-id", metadata={"description": "Only this group's events"})
 
 
-class GroupHeadersSchema(ma.Schema):
-    group_id = FlexibleInteger(required=True, data_key="trm-group-id")
-
-
 class EventCreatedSchema(ma.Schema):
     id = ma.fields.Integer(required=True)
 

@@ -17,9 +17,9 @@ from torium_api.events.schemas import (
     EventSchema,
     EventsHeadersSchema,
     EventUpdateSchema,
-    GroupHeadersSchema,
     NotifySchema,
 )
+from torium_api.groups.schemas import GroupHeadersSchema
 
 
 @blp.route("/event")

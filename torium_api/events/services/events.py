@@ -9,7 +9,7 @@ from torium_api.extensions import db
 from torium_api.groups import services as groups
 from torium_api.groups.models import GroupMember, Role
 from torium_api.notifications import services as notifications
-from torium_api.users import services as users
+from torium_api.users import services as user_services
 from torium_api.users.models import User
 
 EVENT_NOT_FOUND = "Event not found"
@@ -17,7 +17,7 @@ LOCAL_FORMAT = "%Y-%m-%d %H:%M:%S"  # what Dart's DateTime.parse reads, like the
 
 
 def _instant(value: datetime, actor: User) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=users.zone_of(actor))
+    return value if value.tzinfo else value.replace(tzinfo=user_services.zone_of(actor))
 
 
 def _member_ids(group_id: int, requested: list[int], creator: User | None = None) -> list[int]:
@@ -38,17 +38,13 @@ def create_event(actor: User, group_id: int, *, users: list[int], event_timestam
     membership = groups.get_membership(actor, group_id)
     groups.require_role(membership, Role.ADMIN, Role.MODERATOR, action="create events")
     event = Event(group_id=group_id, created_by_id=actor.id, starts_at=_instant(event_timestamp, actor),
-                  timezone=users_zone(actor), **fields)
+                  timezone=user_services.zone_of(actor).key, **fields)
     db.session.add(event)
     db.session.flush()
     db.session.add_all(EventMember(event_id=event.id, group_id=group_id, user_id=user_id)
                        for user_id in _member_ids(group_id, users, creator=actor))
     reminders.schedule(event, created=True)
     return event
-
-
-def users_zone(actor: User) -> str:
-    return users.zone_of(actor).key
 
 
 def lock_event(event_id: int) -> Event:
@@ -118,7 +114,7 @@ def list_events(actor: User, group_id: int | None, page: int, page_size: int) ->
                               .limit(page_size).offset((page - 1) * page_size)).all()
     total = db.session.scalar(db.select(db.func.count()).select_from(mine.subquery()))
     members = _members_of([event.id for event, _ in rows])
-    zone = users.zone_of(actor)
+    zone = user_services.zone_of(actor)
     return [_render(event, role, zone, members.get(event.id, [])) for event, role in rows], total
 
 

@@ -28,10 +28,14 @@ log = logging.getLogger(__name__)
 BATCH = 500
 
 
+def _next_trigger(event: Event, after, created_at=None):
+    return next_trigger(event.starts_at, ZoneInfo(event.timezone), event.reminder, event.schedule_period,
+                        after=after, created_at=created_at)
+
+
 def schedule(event: Event, *, created: bool = False) -> None:
     now = clock.now()
-    event.next_reminder_at = next_trigger(event.starts_at, ZoneInfo(event.timezone), event.reminder,
-                                          event.schedule_period, after=now, created_at=now if created else None)
+    event.next_reminder_at = _next_trigger(event, now, created_at=now if created else None)
 
 
 def fire_due_reminders() -> int:
@@ -45,8 +49,7 @@ def fire_due_reminders() -> int:
             .limit(BATCH).with_for_update(of=Event, skip_locked=True)).all()
         for event in due:
             fired += _fire(event, event.next_reminder_at, ReminderKind.SCHEDULED)
-            event.next_reminder_at = next_trigger(event.starts_at, ZoneInfo(event.timezone), event.reminder,
-                                                  event.schedule_period, after=now)
+            event.next_reminder_at = _next_trigger(event, now)
         db.session.flush()
         if len(due) < BATCH:
             return fired
