@@ -8,6 +8,12 @@ import jwt
 from torium_api.auth import LocalKeySource
 
 
+def data_of(response, status: int = 200):
+    """The envelope's data, after checking the HTTP status (the body is shown when it differs)."""
+    assert response.status_code == status, response.get_json()
+    return response.get_json()["data"]
+
+
 class TokenFactory:
     """Mints RS256 tokens exactly as Cognito shapes them, signed with the key the app trusts."""
 

@@ -3,15 +3,10 @@
 import pytest
 from sqlalchemy import func, select
 
-from tests.factories import run_concurrently
+from tests.factories import data_of, run_concurrently
 from torium_api.accounts.models import Account, LedgerEntry
 from torium_api.extensions import db
 from torium_api.idempotency import IdempotencyRecord
-
-
-def _data(response, status=200):
-    assert response.status_code == status, response.get_json()
-    return response.get_json()["data"]
 
 
 def _deposit(client, headers, amount, **extra):
@@ -23,7 +18,7 @@ def _withdraw(client, headers, amount, **extra):
 
 
 def _balance(client, headers) -> int:
-    return _data(client.get("/accounts/me", headers=headers))["balance_cents"]
+    return data_of(client.get("/accounts/me", headers=headers))["balance_cents"]
 
 
 def _invariant(app) -> list:
@@ -38,12 +33,12 @@ def _invariant(app) -> list:
 def test_deposit_and_withdraw_move_balance_and_ledger_together(client, user):
     headers = user[1]
     assert _balance(client, headers) == 0
-    deposit = _data(_deposit(client, headers, 10_000), 201)
+    deposit = data_of(_deposit(client, headers, 10_000), 201)
     assert deposit["entry"]["kind"] == "deposit" and deposit["entry"]["amount_cents"] == 10_000
     assert deposit["account"] == {"balance_cents": 10_000, "currency": "PLN"}
-    withdrawal = _data(_withdraw(client, headers, 2_500), 201)
+    withdrawal = data_of(_withdraw(client, headers, 2_500), 201)
     assert withdrawal["entry"]["amount_cents"] == -2_500 and withdrawal["entry"]["balance_after_cents"] == 7_500
-    ledger = _data(client.get("/accounts/me/transactions", headers=headers))["items"]
+    ledger = data_of(client.get("/accounts/me/transactions", headers=headers))["items"]
     assert [e["kind"] for e in ledger] == ["withdrawal", "deposit"]  # newest first
     assert _balance(client, headers) == sum(e["amount_cents"] for e in ledger) == 7_500
 
@@ -54,7 +49,7 @@ def test_withdrawing_more_than_the_balance_is_409_and_changes_nothing(app, clien
     assert response.status_code == 409
     assert response.get_json()["status"]["message"] == "Insufficient funds: the balance is 1000, 1001 was asked for"
     assert _balance(client, user[1]) == 1_000
-    assert len(_data(client.get("/accounts/me/transactions", headers=user[1]))["items"]) == 1
+    assert len(data_of(client.get("/accounts/me/transactions", headers=user[1]))["items"]) == 1
 
 
 @pytest.mark.parametrize("raw", ['"50"', "1e309", "0.001", "-0", "NaN", "1.5", "true", "0", "-5", "100000001",
@@ -143,7 +138,7 @@ def test_ledger_pages_are_newest_first_and_complete(client, user):
         _deposit(client, user[1], amount)
     seen, cursor = [], None
     while True:
-        page = _data(client.get("/accounts/me/transactions?limit=10" + (f"&cursor={cursor}" if cursor else ""),
+        page = data_of(client.get("/accounts/me/transactions?limit=10" + (f"&cursor={cursor}" if cursor else ""),
                                 headers=user[1]))
         seen += [e["amount_cents"] for e in page["items"]]
         if (cursor := page["next_cursor"]) is None:
@@ -156,14 +151,14 @@ def test_admins_list_customers_with_balances_searchable_and_paged(client, tokens
     for i in range(12):
         _, headers = tokens.signed_in_user(client, f"client{i}@example.com")
         _deposit(client, headers, 100 + i)
-    page = _data(client.get("/accounts?q=CLIENT1&limit=5", headers=admin))
+    page = data_of(client.get("/accounts?q=CLIENT1&limit=5", headers=admin))
     assert [c["email"] for c in page["items"]] == ["client1@example.com", "client10@example.com",
                                                   "client11@example.com"]
     assert page["items"][0] == {"user_id": page["items"][0]["user_id"], "email": "client1@example.com",
                                 "balance_cents": 101, "currency": "PLN"}
     emails, cursor = [], None
     while True:
-        page = _data(client.get("/accounts?limit=5" + (f"&cursor={cursor}" if cursor else ""), headers=admin))
+        page = data_of(client.get("/accounts?limit=5" + (f"&cursor={cursor}" if cursor else ""), headers=admin))
         emails += [c["email"] for c in page["items"]]
         if (cursor := page["next_cursor"]) is None:
             break

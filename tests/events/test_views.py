@@ -6,17 +6,13 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.events.conftest import EVENT, event_snapshot
-from tests.factories import count_queries, make_group
+from tests.factories import count_queries, data_of, make_group
 from torium_api.events.models import Event, EventComment, EventMember, EventReminder
 from torium_api.extensions import db
 from torium_api.notifications.models import DeliveryStatus, NotificationDelivery
 
 WHO = ("admin", "moderator", "standard", "bystander", "stranger", "anonymous")
 
-
-def _data(response):
-    assert response.status_code == 200, response.get_json()
-    return response.get_json()["data"]
 
 
 def _routes():
@@ -68,7 +64,7 @@ def test_every_event_route_is_in_the_matrix(app):
 # --- the formats the app parses ------------------------------------------------------------
 
 def test_get_event_has_the_contract_fields_and_formats(client, eworld):
-    [event] = _data(client.get("/event", headers=eworld.h("standard")))
+    [event] = data_of(client.get("/event", headers=eworld.h("standard")))
     assert event == {
         "id": eworld.event_id, "name": "Ski trip", "description": "Bring skis", "group_id": eworld.group_id,
         "group_name": "Trip", "event_timestamp": "2030-02-01 18:30:00", "is_budget": True, "budget": 150.0,
@@ -79,7 +75,7 @@ def test_get_event_has_the_contract_fields_and_formats(client, eworld):
 
 
 def test_group_filtered_list_carries_status_and_plain_users(client, eworld):
-    [event] = _data(client.get("/event", headers=eworld.h("moderator", group_id=eworld.group_id)))
+    [event] = data_of(client.get("/event", headers=eworld.h("moderator", group_id=eworld.group_id)))
     assert event["status"] == "moderator"
     assert all(isinstance(u, dict) for u in event["users"])
     assert client.get("/event", headers=eworld.h("stranger", group_id=eworld.group_id)).status_code == 404
@@ -90,7 +86,7 @@ def test_group_filtered_list_carries_status_and_plain_users(client, eworld):
 def test_schedule_period_round_trips_in_the_apps_format(client, eworld, period, legacy):
     body = {**EVENT, "schedule_period": period, "users": []}
     client.post("/event", headers=eworld.h("admin", group_id=eworld.group_id), json=body)
-    periods = {e["schedule_period"] for e in _data(client.get("/event", headers=eworld.h("admin")))}
+    periods = {e["schedule_period"] for e in data_of(client.get("/event", headers=eworld.h("admin")))}
     assert legacy in periods
     edit = {**EVENT, "id": eworld.event_id, "group_id": eworld.group_id, "users": [eworld.ids["admin"]],
             "schedule_period": legacy}
@@ -99,7 +95,7 @@ def test_schedule_period_round_trips_in_the_apps_format(client, eworld, period, 
 
 def test_post_event_returns_the_id_and_ignores_duplicate_users(app, client, eworld):
     body = {**EVENT, "users": [eworld.ids["standard"], eworld.ids["standard"], str(eworld.ids["moderator"])]}
-    data = _data(client.post("/event", headers=eworld.h("moderator", group_id=eworld.group_id), json=body))
+    data = data_of(client.post("/event", headers=eworld.h("moderator", group_id=eworld.group_id), json=body))
     with app.app_context():
         members = db.session.scalars(select(EventMember.user_id).where(EventMember.event_id == data["id"])).all()
     assert sorted(members) == sorted([eworld.ids["moderator"], eworld.ids["standard"]])
@@ -108,7 +104,7 @@ def test_post_event_returns_the_id_and_ignores_duplicate_users(app, client, ewor
 def test_the_apps_hour_24_means_midnight_of_that_date(client, eworld):
     body = {**EVENT, "event_timestamp": "2030-03-05 24:15:00.00", "name": "Midnight", "users": []}
     client.post("/event", headers=eworld.h("admin", group_id=eworld.group_id), json=body)
-    events = {e["name"]: e for e in _data(client.get("/event", headers=eworld.h("admin")))}
+    events = {e["name"]: e for e in data_of(client.get("/event", headers=eworld.h("admin")))}
     assert events["Midnight"]["event_timestamp"] == "2030-03-05 00:15:00"
 
 
@@ -116,8 +112,8 @@ def test_naive_times_are_read_and_shown_in_each_callers_zone(app, client, eworld
     client.patch("/users/preferences", headers=eworld.h("admin"), json={"timezone": "America/New_York"})
     body = {**EVENT, "event_timestamp": "2030-06-01 10:00:00.000", "name": "NY", "users": [eworld.ids["standard"]]}
     client.post("/event", headers=eworld.h("admin", group_id=eworld.group_id), json=body)
-    mine = {e["name"]: e for e in _data(client.get("/event", headers=eworld.h("admin")))}
-    theirs = {e["name"]: e for e in _data(client.get("/event", headers=eworld.h("standard")))}
+    mine = {e["name"]: e for e in data_of(client.get("/event", headers=eworld.h("admin")))}
+    theirs = {e["name"]: e for e in data_of(client.get("/event", headers=eworld.h("standard")))}
     assert mine["NY"]["event_timestamp"] == "2030-06-01 10:00:00"
     assert theirs["NY"]["event_timestamp"] == "2030-06-01 16:00:00"  # Europe/Warsaw (default zone)
     with app.app_context():
@@ -128,7 +124,7 @@ def test_budget_is_stored_only_when_budgeted(client, eworld):
     for is_budget, budget, expected in [(False, "", None), (False, -1, None), (True, 99.5, 99.5), (True, "0", 0.0)]:
         body = {**EVENT, "is_budget": is_budget, "budget": budget, "name": f"B{expected}{is_budget}", "users": []}
         assert client.post("/event", headers=eworld.h("admin", group_id=eworld.group_id), json=body).status_code == 200
-    budgets = {e["name"]: e["budget"] for e in _data(client.get("/event", headers=eworld.h("admin")))}
+    budgets = {e["name"]: e["budget"] for e in data_of(client.get("/event", headers=eworld.h("admin")))}
     assert budgets["BNoneFalse"] is None and budgets["B99.5True"] == 99.5 and budgets["B0.0True"] == 0.0
 
 
@@ -174,14 +170,14 @@ def test_editing_replaces_the_member_set(app, client, eworld):
     with app.app_context():
         members = db.session.scalars(select(EventMember.user_id).where(EventMember.event_id == eworld.event_id))
         assert sorted(members) == sorted([eworld.ids["admin"], eworld.ids["bystander"]])
-    assert _data(client.get("/event", headers=eworld.h("standard"))) == []
+    assert data_of(client.get("/event", headers=eworld.h("standard"))) == []
 
 
 # --- comments -------------------------------------------------------------------------------
 
 def test_comments_are_listed_newest_first_with_author_and_age(client, eworld):
     client.post("/event/comment", headers=eworld.h("admin"), json={"event_id": eworld.event_id, "comment": "second"})
-    comments = _data(client.get("/event/comment", headers=eworld.h("moderator", event_id=eworld.event_id)))
+    comments = data_of(client.get("/event/comment", headers=eworld.h("moderator", event_id=eworld.event_id)))
     assert [c["comment"] for c in comments] == ["second", "first!"]
     first = comments[1]
     assert first["user_id"] == eworld.ids["standard"] and first["email"] == "standard@example.com"
@@ -197,7 +193,7 @@ def test_bad_comments_are_422(client, eworld, comment):
 
 
 def test_post_comment_returns_the_id_as_a_list(client, eworld):
-    data = _data(client.post("/event/comment", headers=eworld.h("admin"),
+    data = data_of(client.post("/event/comment", headers=eworld.h("admin"),
                              json={"event_id": str(eworld.event_id), "comment": "x"}))
     assert isinstance(data["events_comments_id"], list) and isinstance(data["events_comments_id"][0], int)
 
@@ -233,7 +229,7 @@ def test_removing_a_group_member_removes_them_from_its_events(app, client, eworl
     remove = eworld.h("admin", group_id=eworld.group_id, user_id=eworld.ids["standard"])
     assert client.delete("/group/members", headers=remove, json={}).status_code == 200
     assert _count(app, EventMember, EventMember.user_id == eworld.ids["standard"]) == 0
-    assert _data(client.get("/event", headers=eworld.h("standard"))) == []
+    assert data_of(client.get("/event", headers=eworld.h("standard"))) == []
     assert client.get("/event/comment", headers=eworld.h("standard", event_id=eworld.event_id)).status_code == 404
 
 
@@ -261,12 +257,12 @@ def test_get_event_queries_do_not_grow_with_the_number_of_events(app, client, to
     body = {**EVENT, "users": friends}
     client.post("/event", headers={**headers, "trm-group-id": str(group)}, json=body)
     with count_queries(app) as few:
-        assert len(_data(client.get("/event", headers=headers))) == 1
+        assert len(data_of(client.get("/event", headers=headers))) == 1
     for g in range(20):
         group = make_group(app, me, members={f: "standard" for f in friends}, name=f"G{g}")
         for _ in range(10):
             client.post("/event", headers={**headers, "trm-group-id": str(group)}, json=body)
     with count_queries(app) as many:
-        assert len(_data(client.get("/event?page_size=500", headers=headers))) == 201
+        assert len(data_of(client.get("/event?page_size=500", headers=headers))) == 201
     assert len(many) == len(few)
     print(f"\nqueries: GET /event {len(many)} (20 groups, 201 events)")

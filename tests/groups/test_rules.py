@@ -5,7 +5,7 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from tests.factories import count_queries, make_group, run_concurrently
+from tests.factories import count_queries, data_of, make_group, run_concurrently
 from tests.groups.conftest import snapshot
 from torium_api.extensions import db
 from torium_api.groups.models import GroupInvitation, GroupMember, InvitationStatus, Role
@@ -14,11 +14,6 @@ from torium_api.outbox.models import OutboxMessage
 from torium_api.outbox.relay import relay_batch
 from torium_api.users.models import User
 from torium_api.workers import runner
-
-
-def _data(response):
-    assert response.status_code == 200, response.get_json()
-    return response.get_json()["data"]
 
 
 def _roles(app, group_id) -> dict:
@@ -32,24 +27,24 @@ def _roles(app, group_id) -> dict:
 
 def test_create_group_returns_its_id_and_makes_the_caller_admin(app, client, user):
     user_id, headers = user
-    data = _data(client.post("/groups", headers={**headers, "trm-admin-id": str(user_id)},
+    data = data_of(client.post("/groups", headers={**headers, "trm-admin-id": str(user_id)},
                              json={"name": "Ski", "description": "Alps"}))
     assert set(data) == {"group_id"} and isinstance(data["group_id"], int)
     assert _roles(app, data["group_id"]) == {user_id: "admin"}
 
 
 def test_get_groups_lists_each_group_once_with_the_callers_role(client, world):
-    [group] = _data(client.get("/groups", headers=world.h("moderator")))
+    [group] = data_of(client.get("/groups", headers=world.h("moderator")))
     assert group == {"group_id": world.group_id, "name": "Trip", "admin_id": world.ids["admin"],
                      "status": "moderator", "description": "a group"}
-    [admin_view] = _data(client.get("/groups", headers=world.h("admin")))  # one row, not one per member
+    [admin_view] = data_of(client.get("/groups", headers=world.h("admin")))  # one row, not one per member
     assert admin_view["status"] == "admin"
-    assert _data(client.get("/groups", headers=world.h("stranger"))) == []
-    assert _data(client.get("/groups", headers=world.h("invited"))) == []
+    assert data_of(client.get("/groups", headers=world.h("stranger"))) == []
+    assert data_of(client.get("/groups", headers=world.h("invited"))) == []
 
 
 def test_get_group_members_excludes_the_caller_with_contract_types(client, world):
-    members = _data(client.get("/group/members", headers=world.h("standard", group_id=world.group_id)))
+    members = data_of(client.get("/group/members", headers=world.h("standard", group_id=world.group_id)))
     assert {m["user_id"] for m in members} == {world.ids[w] for w in ("admin", "moderator", "other")}
     for member in members:
         assert set(member) == {"user_id", "username", "email", "status"}
@@ -58,16 +53,16 @@ def test_get_group_members_excludes_the_caller_with_contract_types(client, world
 
 
 def test_invitations_are_visible_at_once_with_inviter_and_group_name(client, world):
-    assert _data(client.get("/groups/invitation", headers=world.h("invited"))) == [
+    assert data_of(client.get("/groups/invitation", headers=world.h("invited"))) == [
         {"group_id": world.group_id, "name": "Trip", "email": "admin@example.com"}]
-    assert _data(client.get("/groups/invitation/count", headers=world.h("invited"))) == {"count": 1}
-    assert _data(client.get("/groups/invitation/count", headers=world.h("stranger"))) == {"count": 0}
+    assert data_of(client.get("/groups/invitation/count", headers=world.h("invited"))) == {"count": 1}
+    assert data_of(client.get("/groups/invitation/count", headers=world.h("stranger"))) == {"count": 0}
 
 
 def test_put_groups_accepts_the_apps_string_admin_id(client, world):
     body = {"id": world.group_id, "name": "Renamed", "description": "d", "admin_id": str(world.ids["admin"])}
     assert client.put("/groups", headers=world.h("admin"), json=body).status_code == 200
-    assert _data(client.get("/groups", headers=world.h("admin")))[0]["name"] == "Renamed"
+    assert data_of(client.get("/groups", headers=world.h("admin")))[0]["name"] == "Renamed"
     body["admin_id"] = str(world.ids["moderator"])
     assert client.put("/groups", headers=world.h("admin"), json=body).status_code == 403
 
@@ -165,7 +160,7 @@ def test_only_the_invitee_answers_and_accepting_twice_changes_nothing(app, clien
     assert roles[world.ids["invited"]] == "standard"
     assert client.patch("/group/members/status", headers=answer, json={"status": "confirmed"}).status_code == 200
     assert _roles(app, world.group_id) == roles
-    assert _data(client.get("/groups/invitation/count", headers=world.h("invited"))) == {"count": 0}
+    assert data_of(client.get("/groups/invitation/count", headers=world.h("invited"))) == {"count": 0}
 
 
 @pytest.mark.parametrize("status", ["pending", "sent", "accepted", "", None])
@@ -178,10 +173,10 @@ def test_answer_must_be_confirmed_or_rejected(client, world, status):
 def test_a_rejected_user_can_be_invited_again(app, client, world):
     answer = world.h("invited", group_id=world.group_id)
     assert client.patch("/group/members/status", headers=answer, json={"status": "rejected"}).status_code == 200
-    assert _data(client.get("/groups/invitation", headers=world.h("invited"))) == []
+    assert data_of(client.get("/groups/invitation", headers=world.h("invited"))) == []
     assert world.ids["invited"] not in _roles(app, world.group_id)
     assert _invite(client, world, world.ids["invited"], by="moderator").status_code == 200
-    assert _data(client.get("/groups/invitation/count", headers=world.h("invited"))) == {"count": 1}
+    assert data_of(client.get("/groups/invitation/count", headers=world.h("invited"))) == {"count": 1}
 
 
 def test_a_group_has_a_member_limit(app, client, world):
@@ -211,7 +206,7 @@ def test_an_invitation_is_pushed_to_the_invitees_device_and_logged(app, client, 
                                              "moderator@example.com invited you to join Trip")
     assert pushed[world.ids["stranger"]][:2] == ("PUSH", DeliveryStatus.SKIPPED)
     # visible in the app either way
-    assert _data(client.get("/groups/invitation/count", headers=world.h("stranger"))) == {"count": 1}
+    assert data_of(client.get("/groups/invitation/count", headers=world.h("stranger"))) == {"count": 1}
 
 
 # --- deletion ------------------------------------------------------------------------------
@@ -223,7 +218,7 @@ def test_deleting_a_group_removes_members_and_invitations(app, client, world):
         assert db.session.scalar(select(func.count()).select_from(GroupMember)
                                  .where(GroupMember.group_id == world.group_id)) == 0
         assert db.session.scalar(select(func.count()).select_from(GroupInvitation)) == 0
-    assert [g["group_id"] for g in _data(client.get("/groups", headers=world.h("admin")))] == [other_group]
+    assert [g["group_id"] for g in data_of(client.get("/groups", headers=world.h("admin")))] == [other_group]
 
 
 # --- concurrency: real threads, separate connections --------------------------------------
@@ -286,8 +281,8 @@ def test_list_queries_do_not_grow_with_the_number_of_groups(app, client, tokens)
         db.session.add_all(GroupMember(group_id=first, user_id=u.id, role=Role.STANDARD) for u in extra)
         db.session.commit()
     with count_queries(app) as many:
-        assert len(_data(client.get("/groups", headers=headers))) == 50
+        assert len(data_of(client.get("/groups", headers=headers))) == 50
     with count_queries(app) as many_members:
-        assert len(_data(client.get("/group/members", headers={**headers, "trm-group-id": str(first)}))) == 31
+        assert len(data_of(client.get("/group/members", headers={**headers, "trm-group-id": str(first)}))) == 31
     assert len(many) == len(few) and len(many_members) == len(few_members)
     print(f"\nqueries: GET /groups {len(many)}, GET /group/members {len(many_members)} (50 groups, 31 members)")

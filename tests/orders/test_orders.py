@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from tests.factories import run_concurrently
+from tests.factories import data_of, run_concurrently
 from torium_api import clock, queues, workers
 from torium_api.accounts.models import LedgerEntry
 from torium_api.extensions import db
@@ -22,10 +22,6 @@ from torium_api.workers import runner
 ADDRESS = {"name": "Ada Lovelace", "line1": "Krupówki 1", "city": "Zakopane", "postal_code": "34-500",
            "country": "PL"}
 
-
-def _data(response, status=200):
-    assert response.status_code == status, response.get_json()
-    return response.get_json()["data"]
 
 
 def drive(app, rounds: int = 10) -> None:
@@ -51,7 +47,7 @@ def _place(client, headers, *lines, **extra):
 
 
 def _balance(client, headers):
-    return _data(client.get("/accounts/me", headers=headers))["balance_cents"]
+    return data_of(client.get("/accounts/me", headers=headers))["balance_cents"]
 
 
 def _stock(app, product_id):
@@ -62,17 +58,17 @@ def _stock(app, product_id):
 def test_an_order_is_priced_by_the_server_and_completes(app, client, tokens, store):
     _, headers = _customer(client, tokens)
     response = _place(client, headers, (store["wax"], 2), (store["helmet"], 1), (store["wax"], 1))
-    order = _data(response, 202)
+    order = data_of(response, 202)
     assert response.headers["Location"] == f"/orders/{order['id']}"
     assert order["status"] == "pending" and order["total_cents"] == 3 * 1999 + 30000
     assert [(line["product_name"], line["quantity"], line["unit_price_cents"]) for line in order["lines"]] == [
         ("Wax", 3, 1999), ("Helmet", 1, 30000)]
     drive(app)
-    done = _data(client.get(f"/orders/{order['id']}", headers=headers))
+    done = data_of(client.get(f"/orders/{order['id']}", headers=headers))
     assert done["status"] == "completed" and done["tracking_number"].startswith("TRM")
     assert _balance(client, headers) == 100_000 - order["total_cents"]
     assert (_stock(app, store["wax"]), _stock(app, store["helmet"])) == (7, 2)
-    ledger = _data(client.get("/accounts/me/transactions", headers=headers))["items"]
+    ledger = data_of(client.get("/accounts/me/transactions", headers=headers))["items"]
     assert ledger[0]["kind"] == "payment" and ledger[0]["reference"] == f"order:{order['id']}"
 
 
@@ -106,18 +102,18 @@ def test_an_unlisted_product_cannot_be_ordered(client, tokens, store):
 
 def test_insufficient_funds_fails_the_order_and_changes_nothing(app, client, tokens, store):
     _, headers = _customer(client, tokens, money=1000)
-    order = _data(_place(client, headers, (store["wax"], 1)), 202)
+    order = data_of(_place(client, headers, (store["wax"], 1)), 202)
     drive(app)
-    failed = _data(client.get(f"/orders/{order['id']}", headers=headers))
+    failed = data_of(client.get(f"/orders/{order['id']}", headers=headers))
     assert (failed["status"], failed["failure_reason"]) == ("failed", "insufficient_funds")
     assert _balance(client, headers) == 1000 and _stock(app, store["wax"]) == 10
 
 
 def test_out_of_stock_names_the_products_and_reserves_nothing(app, client, tokens, store):
     _, headers = _customer(client, tokens)
-    order = _data(_place(client, headers, (store["wax"], 2), (store["helmet"], 4)), 202)
+    order = data_of(_place(client, headers, (store["wax"], 2), (store["helmet"], 4)), 202)
     drive(app)
-    failed = _data(client.get(f"/orders/{order['id']}", headers=headers))
+    failed = data_of(client.get(f"/orders/{order['id']}", headers=headers))
     assert failed["failure_reason"] == "out_of_stock" and failed["failure_detail"] == {"product_ids": [store["helmet"]]}
     assert (_stock(app, store["wax"]), _stock(app, store["helmet"])) == (10, 3)
     assert _balance(client, headers) == 100_000
@@ -125,10 +121,10 @@ def test_out_of_stock_names_the_products_and_reserves_nothing(app, client, token
 
 def test_a_product_withdrawn_after_ordering_fails_as_unavailable(app, client, tokens, store):
     _, headers = _customer(client, tokens)
-    order = _data(_place(client, headers, (store["wax"], 1), (store["helmet"], 1)), 202)
+    order = data_of(_place(client, headers, (store["wax"], 1), (store["helmet"], 1)), 202)
     client.delete(f"/products/{store['helmet']}", headers=store["seller"])
     drive(app)
-    failed = _data(client.get(f"/orders/{order['id']}", headers=headers))
+    failed = data_of(client.get(f"/orders/{order['id']}", headers=headers))
     assert failed["failure_reason"] == "product_unavailable" and _stock(app, store["wax"]) == 10
 
 
@@ -151,7 +147,7 @@ def test_fifty_concurrent_orders_for_ten_units(app, client, tokens, store):
 
 def test_the_same_step_delivered_twice_or_concurrently_has_one_effect(app, client, tokens, store):
     _, headers = _customer(client, tokens)
-    order = _data(_place(client, headers, (store["wax"], 2)), 202)
+    order = data_of(_place(client, headers, (store["wax"], 2)), 202)
     with app.app_context():
         for _ in range(3):  # three more copies of "placed", as a re-driving reaper or a duplicate would
             emit("orders.placed", {"order_id": order["id"]}, queue=queues.ORDERS, group_id=f"order:{order['id']}")
@@ -163,7 +159,7 @@ def test_the_same_step_delivered_twice_or_concurrently_has_one_effect(app, clien
             emit("orders.paid", {"order_id": order["id"]}, queue=queues.ORDERS, group_id="dup2")
         db.session.commit()
     drive(app)
-    assert _data(client.get(f"/orders/{order['id']}", headers=headers))["status"] == "completed"
+    assert data_of(client.get(f"/orders/{order['id']}", headers=headers))["status"] == "completed"
     assert _stock(app, store["wax"]) == 8
     assert _balance(client, headers) == 100_000 - 2 * 1999
 
@@ -176,9 +172,9 @@ def test_a_step_that_always_fails_leaves_no_net_effect_and_a_failed_order(app, c
 
     monkeypatch.setitem(workers.HANDLERS, step, broken)
     _, headers = _customer(client, tokens)
-    order = _data(_place(client, headers, (store["wax"], 3)), 202)
+    order = data_of(_place(client, headers, (store["wax"], 3)), 202)
     drive(app, rounds=20)
-    failed = _data(client.get(f"/orders/{order['id']}", headers=headers))
+    failed = data_of(client.get(f"/orders/{order['id']}", headers=headers))
     assert (failed["status"], failed["failure_reason"]) == ("failed", "processing_error")
     assert _stock(app, store["wax"]) == 10 and _balance(client, headers) == 100_000
     with app.app_context():
@@ -202,16 +198,17 @@ def test_the_same_idempotency_key_places_one_order(app, client, tokens, store):
 def test_other_users_orders_do_not_exist_for_them(app, client, tokens, store):
     _, ada = _customer(client, tokens)
     eve_id, eve = _customer(client, tokens, email="eve@example.com")
-    order = _data(_place(client, ada, (store["wax"], 1)), 202)
+    order = data_of(_place(client, ada, (store["wax"], 1)), 202)
     for method, path in (("get", ""), ("post", "/cancel"), ("post", "/receipt")):
         response = client.open(f"/orders/{order['id']}{path}", method=method.upper(), headers=eve)
         assert response.status_code == 404, path
-    assert _data(client.get("/orders", headers=eve))["items"] == []
-    assert [o["id"] for o in _data(client.get("/orders", headers=ada))["items"]] == [order["id"]]
+    assert data_of(client.get("/orders", headers=eve))["items"] == []
+    assert [o["id"] for o in data_of(client.get("/orders", headers=ada))["items"]] == [order["id"]]
     assert client.get("/admin/orders", headers=ada).status_code == 403
     admin = tokens.headers("boss@example.com", groups=["admin"])
-    assert [o["id"] for o in _data(client.get("/admin/orders?status=pending", headers=admin))["items"]] == [order["id"]]
-    assert _data(client.get(f"/orders/{order['id']}", headers=admin))["id"] == order["id"]
+    pending = data_of(client.get("/admin/orders?status=pending", headers=admin))["items"]
+    assert [o["id"] for o in pending] == [order["id"]]
+    assert data_of(client.get(f"/orders/{order['id']}", headers=admin))["id"] == order["id"]
     assert client.get(f"/orders?user_id={eve_id}", headers=ada).status_code == 403  # names someone else
 
 
@@ -220,19 +217,19 @@ def test_cancelling_refunds_and_restocks_at_once(app, client, tokens, store):
     from torium_api.orders import services
 
     _, headers = _customer(client, tokens)
-    pending = _data(_place(client, headers, (store["wax"], 1)), 202)
-    assert _data(client.post(f"/orders/{pending['id']}/cancel", headers=headers))["status"] == "cancelled"
-    paid = _data(_place(client, headers, (store["wax"], 4)), 202)
+    pending = data_of(_place(client, headers, (store["wax"], 1)), 202)
+    assert data_of(client.post(f"/orders/{pending['id']}/cancel", headers=headers))["status"] == "cancelled"
+    paid = data_of(_place(client, headers, (store["wax"], 4)), 202)
     with app.app_context(), transaction():
         services.reserve_stock(paid["id"])
     with app.app_context(), transaction():
         services.charge(paid["id"])
     assert _balance(client, headers) == 100_000 - 4 * 1999 and _stock(app, store["wax"]) == 6
-    assert _data(client.post(f"/orders/{paid['id']}/cancel", headers=headers))["status"] == "cancelled"
+    assert data_of(client.post(f"/orders/{paid['id']}/cancel", headers=headers))["status"] == "cancelled"
     assert _balance(client, headers) == 100_000 and _stock(app, store["wax"]) == 10
     drive(app)  # the saga's remaining messages find a cancelled order and do nothing
     assert _balance(client, headers) == 100_000 and _stock(app, store["wax"]) == 10
-    done = _data(_place(client, headers, (store["wax"], 1)), 202)
+    done = data_of(_place(client, headers, (store["wax"], 1)), 202)
     drive(app)
     response = client.post(f"/orders/{done['id']}/cancel", headers=headers)
     assert response.status_code == 409 and "completed" in response.get_json()["status"]["message"]
@@ -243,17 +240,17 @@ def test_receipt_confirmation_and_the_not_received_timeout(app, client, tokens, 
     from torium_api.orders import services
 
     _, headers = _customer(client, tokens)
-    first = _data(_place(client, headers, (store["wax"], 1)), 202)
+    first = data_of(_place(client, headers, (store["wax"], 1)), 202)
     assert client.post(f"/orders/{first['id']}/receipt", headers=headers).status_code == 409  # not delivered yet
-    second = _data(_place(client, headers, (store["wax"], 1)), 202)
+    second = data_of(_place(client, headers, (store["wax"], 1)), 202)
     drive(app)
-    assert _data(client.post(f"/orders/{first['id']}/receipt", headers=headers))["status"] == "received"
-    assert _data(client.post(f"/orders/{first['id']}/receipt", headers=headers))["status"] == "received"
+    assert data_of(client.post(f"/orders/{first['id']}/receipt", headers=headers))["status"] == "received"
+    assert data_of(client.post(f"/orders/{first['id']}/receipt", headers=headers))["status"] == "received"
     later = clock.now() + timedelta(seconds=app.config["ORDER_RECEIPT_TIMEOUT_SECONDS"] + 60)
     monkeypatch.setattr(clock, "now", lambda: later)
     with app.app_context(), transaction():
         assert services.expire_receipts() == 1
-    assert _data(client.get(f"/orders/{second['id']}", headers=headers))["status"] == "not_received"
+    assert data_of(client.get(f"/orders/{second['id']}", headers=headers))["status"] == "not_received"
 
 
 def test_stuck_orders_are_driven_again_then_failed(app, client, tokens, store, monkeypatch):
@@ -261,7 +258,7 @@ def test_stuck_orders_are_driven_again_then_failed(app, client, tokens, store, m
     from torium_api.orders import services
 
     _, headers = _customer(client, tokens)
-    order = _data(_place(client, headers, (store["wax"], 2)), 202)
+    order = data_of(_place(client, headers, (store["wax"], 2)), 202)
     with app.app_context():  # the placing message was lost (say, a relay bug): nothing will come
         db.session.execute(update(OutboxMessage).values(sent_at=func.now()))
         db.session.commit()
@@ -275,14 +272,14 @@ def test_stuck_orders_are_driven_again_then_failed(app, client, tokens, store, m
         re_driven = db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
             OutboxMessage.type == "orders.placed", OutboxMessage.sent_at.is_(None)))
     assert re_driven == app.config["ORDER_MAX_RETRIES"]
-    failed = _data(client.get(f"/orders/{order['id']}", headers=headers))
+    failed = data_of(client.get(f"/orders/{order['id']}", headers=headers))
     assert (failed["status"], failed["failure_reason"]) == ("failed", "fulfilment_timeout")
 
 
 def test_status_changes_reach_the_owner_at_the_local_endpoint(app, client, tokens, store, aws_endpoint):
     email = f"notify-{uuid.uuid4().hex[:8]}@example.com"
     _, headers = _customer(client, tokens, email=email)
-    order = _data(_place(client, headers, (store["wax"], 1)), 202)
+    order = data_of(_place(client, headers, (store["wax"], 1)), 202)
     drive(app)
     mails = [s["text"] for s in sent_notifications(aws_endpoint) if s["recipient"] == email]
     assert mails == [f"Order #{order['id']}: pending: We have your order and are preparing it.",

@@ -6,17 +6,13 @@ import pytest
 from sqlalchemy import text, update
 from sqlalchemy.exc import IntegrityError
 
-from tests.factories import run_concurrently
+from tests.factories import data_of, run_concurrently
 from tests.products.conftest import make_product, shop_snapshot
 from torium_api.extensions import db
 from torium_api.products.models import Product
 
 WHO = ("admin", "owner", "seller", "customer", "anonymous")
 
-
-def _data(response, status=200):
-    assert response.status_code == status, response.get_json()
-    return response.get_json()["data"]
 
 
 def _etag(client, shop):
@@ -70,7 +66,7 @@ def test_every_shop_route_is_in_the_matrix(app):
 def test_create_returns_201_with_location_etag_and_server_set_fields(client, shop):
     response = client.post("/products", headers=shop.h("seller"),
                            json={"name": "Poles", "category": "ski", "price_cents": 12000, "stock": 2})
-    data = _data(response, 201)
+    data = data_of(response, 201)
     assert response.headers["Location"] == f"/products/{data['id']}"
     assert response.headers["ETag"] == f'"{data["id"]}-1"'
     assert data["seller_id"] == shop.ids["seller"] and data["currency"] == "PLN" and data["version"] == 1
@@ -107,7 +103,7 @@ def test_edits_need_the_current_etag(client, shop):
     assert client.patch(url, headers=owner, json={"name": "New"}).status_code == 428
     etag = _etag(client, shop)
     first = client.patch(url, headers={**owner, "If-Match": etag}, json={"name": "New"})
-    assert _data(first)["name"] == "New" and first.headers["ETag"] != etag
+    assert data_of(first)["name"] == "New" and first.headers["ETag"] != etag
     assert client.patch(url, headers={**owner, "If-Match": etag}, json={"name": "Lost"}).status_code == 412
 
 
@@ -121,7 +117,7 @@ def test_two_admins_with_the_same_etag_one_wins_the_other_gets_412(app, client, 
     responses = run_concurrently(edit(shop.h("admin"), "By one"), edit(other_admin, "By two"))
     assert sorted(r.status_code for r in responses) == [200, 412]
     winner = next(r for r in responses if r.status_code == 200).get_json()["data"]["name"]
-    assert _data(client.get(url, headers=shop.h("customer")))["name"] == winner
+    assert data_of(client.get(url, headers=shop.h("customer")))["name"] == winner
 
 
 def test_stock_cannot_go_negative_even_by_sql(app, shop):
@@ -132,7 +128,7 @@ def test_stock_cannot_go_negative_even_by_sql(app, shop):
 
 def test_restock_is_guarded_and_adds(client, shop):
     url = f"/products/{shop.product_id}/restock"
-    assert _data(client.post(url, headers=shop.h("owner"), json={"quantity": 5}))["stock"] == 15
+    assert data_of(client.post(url, headers=shop.h("owner"), json={"quantity": 5}))["stock"] == 15
     assert client.post(url, headers=shop.h("owner"), json={"quantity": 999_999}).status_code == 422
     for bad in (0, -1, 1.5, "5", None):
         assert client.post(url, headers=shop.h("owner"), json={"quantity": bad}).status_code == 422
@@ -144,16 +140,16 @@ def test_unlisted_products_are_seen_only_by_who_manages_them(client, shop):
     assert {who: client.get(url, headers=shop.h(who)).status_code for who in ("admin", "owner", "seller",
                                                                             "customer")} == {
         "admin": 200, "owner": 200, "seller": 404, "customer": 404}
-    assert _data(client.get("/products", headers=shop.h("customer")))["items"] == []
-    mine = _data(client.get("/products?include_inactive=true", headers=shop.h("owner")))["items"]
+    assert data_of(client.get("/products", headers=shop.h("customer")))["items"] == []
+    mine = data_of(client.get("/products?include_inactive=true", headers=shop.h("owner")))["items"]
     assert [p["id"] for p in mine] == [shop.product_id]
-    assert _data(client.get("/products?include_inactive=true", headers=shop.h("seller")))["items"] == []
+    assert data_of(client.get("/products?include_inactive=true", headers=shop.h("seller")))["items"] == []
     assert client.get("/products?include_inactive=true", headers=shop.h("customer")).status_code == 403
 
 
 def test_a_deleted_product_stays_in_the_database_and_cannot_be_edited(app, client, shop):
     url = f"/products/{shop.product_id}"
-    assert _data(client.delete(url, headers=shop.h("owner")))["deleted"] is True
+    assert data_of(client.delete(url, headers=shop.h("owner")))["deleted"] is True
     assert client.get(url, headers=shop.h("customer")).status_code == 404
     patch = client.patch(url, headers={**shop.h("admin"), "If-Match": _etag(client, shop)}, json={"name": "x"})
     assert patch.status_code == 404
@@ -169,7 +165,7 @@ def test_search_and_filters(client, shop):
                  price_cents=8999)
 
     def names(query):
-        return sorted(p["name"] for p in _data(client.get(f"/products?{query}", headers=shop.h("customer")))["items"])
+        return sorted(p["name"] for p in data_of(client.get(f"/products?{query}", headers=shop.h("customer")))["items"])
 
     assert names("q=wax") == ["Blue ski wax", "Goggles", "Red ski wax"]
     assert names("q=cold snow") == ["Red ski wax"]
@@ -201,7 +197,7 @@ def test_keyset_pages_return_every_row_once_in_order(app, client, shop, sort, ke
     seen, cursor = [], None
     while True:
         query = f"/products?sort={sort}&limit=100" + (f"&cursor={cursor}" if cursor else "")
-        page = _data(client.get(query, headers=shop.h("customer")))
+        page = data_of(client.get(query, headers=shop.h("customer")))
         assert len(page["items"]) <= 100
         seen += page["items"]
         cursor = page["next_cursor"]
@@ -231,7 +227,7 @@ def test_paging_while_rows_are_inserted_returns_every_existing_row_once(app, cli
         seen, cursor = [], None
         while True:
             query = "/products?sort=price_asc&limit=25" + (f"&cursor={cursor}" if cursor else "")
-            page = _data(client.get(query, headers=shop.h("customer")))
+            page = data_of(client.get(query, headers=shop.h("customer")))
             seen += [p["id"] for p in page["items"]]
             if (cursor := page["next_cursor"]) is None:
                 break
