@@ -4,6 +4,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -50,6 +51,16 @@ def test_health_is_503_when_the_database_is_unreachable(test_config):
     response = broken.test_client().get("/health")
     assert response.status_code == 503
     assert response.get_json()["status"] == {"code": 503, "message": "Database unreachable"}
+
+
+@pytest.mark.parametrize("scheme", ["postgresql://", "postgres://"])
+def test_a_plain_postgresql_url_is_served_by_the_installed_driver(test_config, scheme):
+    """What RDS and the README give is postgresql://...; SQLAlchemy 2.1 alone would pick psycopg 3."""
+    url = test_config["DATABASE_URL"].replace("postgresql+psycopg2://", scheme, 1)
+    app = create_app({**test_config, "DATABASE_URL": url})
+    assert app.test_client().get("/health").status_code == 200
+    with app.app_context():
+        assert db.engine.dialect.driver == "psycopg2"
 
 
 def test_unknown_route_is_404_in_the_envelope(client):

@@ -64,9 +64,20 @@ def _configure_database(app: Flask) -> None:
         from torium_api.embedded_pg import database_url
 
         url = database_url(app.config["EMBEDDED_PG_DIR"])
-    elif url.startswith("postgres://"):
-        url = "postgresql://" + url.removeprefix("postgres://")
+    else:
+        url = _with_driver(url)
     app.config["SQLALCHEMY_DATABASE_URI"] = url
+
+
+def _with_driver(url: str) -> str:
+    """postgres:// (Heroku/RDS style) and postgresql:// both mean psycopg2, the driver we install.
+
+    SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3, which is not a dependency.
+    """
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url.removeprefix(prefix)
+    return url
 
 
 from pathlib import Path  # noqa: E402
