@@ -12,8 +12,13 @@ worker_class = "gthread"
 timeout = 30  # below nginx's proxy_read_timeout (60 s, .platform/nginx/conf.d/timeouts.conf)
 graceful_timeout = 30
 keepalive = 5
-max_requests = 2000
-max_requests_jitter = 200
+# Import the app once in the master and fork it: a worker (re)start is a fork, not a ~1 s import, and the
+# workers share the imported code's memory. post_fork below drops the master's database connections.
+preload_app = True
+# Recycle workers as a guard against slow leaks, but rarely: at 2,000 requests a loaded instance restarted
+# a worker every few seconds, and each restart cost a full import (p99 spikes in bench/RESULTS.md).
+max_requests = 50000
+max_requests_jitter = 5000
 accesslog = "-"
 errorlog = "-"
 access_log_format = '{"ts": "%(t)s", "logger": "gunicorn.access", "method": "%(m)s", "path": "%(U)s", ' \
