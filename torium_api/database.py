@@ -3,7 +3,7 @@
 from contextlib import contextmanager
 from datetime import datetime
 
-from sqlalchemy import DateTime, Enum, MetaData, func
+from sqlalchemy import DateTime, Enum, MetaData, Select, bindparam, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -66,3 +66,27 @@ def transaction():
         db.session.commit()
     finally:
         db.session.info["transaction_depth"] = 0
+
+
+def paged(query: Select) -> Select:
+    """``query`` ready for ``offset_page``: its total row count as a last column (``count(*) OVER ()``, computed
+    before LIMIT) and LIMIT/OFFSET as parameters. Build it once, at import: list queries run on every request,
+    and a statement built per call costs SQLAlchemy more time than PostgreSQL takes to run it."""
+    return (query.add_columns(func.count().over().label("rows_in_all_pages"))
+            .limit(bindparam("page_limit")).offset(bindparam("page_offset")))
+
+
+def offset_page(query: Select, page: int, page_size: int, **params) -> tuple[list, int]:
+    """Page ``page`` of a ``paged`` query's rows (without the count column) and the total, in one round trip.
+
+    Only a page past the end, which has no row to carry the total, costs a second (count) query.
+    """
+    from torium_api.extensions import db
+
+    rows = db.session.execute(query, {**params, "page_limit": page_size, "page_offset": (page - 1) * page_size}).all()
+    if rows:
+        return [row[:-1] for row in rows], rows[0][-1]
+    if page == 1:
+        return [], 0
+    everything = query.limit(None).offset(None).order_by(None).subquery()
+    return [], db.session.scalar(select(func.count()).select_from(everything), params)

@@ -28,6 +28,18 @@ class FlexibleInteger(ma.fields.Integer):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+class RenderedList(ma.fields.List):
+    """A list a service already rendered as JSON-ready dicts of exactly the inner schema's fields.
+
+    Documented like ``List(Nested(...))``; dumped as is, because re-serializing thousands of plain
+    dicts (an event page's members) through marshmallow costs more than the query that read them.
+    The response-schema tests (schemathesis) still check what is sent.
+    """
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value
+
+
 class StrictBoolean(ma.fields.Boolean):
     """A JSON body boolean: true or false, not "yes", 1 or "on"."""
 

@@ -1,5 +1,6 @@
 """Group rules the original did not enforce, the contract's fields, concurrency and query counts."""
 
+import json
 import uuid
 
 import pytest
@@ -264,6 +265,20 @@ def test_two_admins_demoting_each_other_leave_one_admin(app, client, world):
 
 # --- queries do not grow with the data -----------------------------------------------------
 
+def test_a_page_carries_the_total_in_one_query_and_past_the_end_still_reports_it(app, client, tokens):
+    me, headers = tokens.signed_in_user(client, "pager@example.com")
+    assert json.loads(client.get("/groups", headers=headers).headers["X-Pagination"])["total"] == 0
+    groups = [make_group(app, me, name=f"P{i}") for i in range(7)]
+    middle = client.get("/groups?page=2&page_size=3", headers=headers)
+    assert [g["group_id"] for g in data_of(middle)] == groups[3:6]
+    assert json.loads(middle.headers["X-Pagination"]) == {
+        "total": 7, "total_pages": 3, "first_page": 1, "last_page": 3, "page": 2, "previous_page": 1,
+        "next_page": 3}
+    past = client.get("/groups?page=5&page_size=3", headers=headers)
+    assert data_of(past) == [] and json.loads(past.headers["X-Pagination"])["total"] == 7
+
+
+
 def test_list_queries_do_not_grow_with_the_number_of_groups(app, client, tokens):
     me, headers = tokens.signed_in_user(client, "busy@example.com")
     friend, _ = tokens.signed_in_user(client, "friend@example.com")
@@ -285,4 +300,5 @@ def test_list_queries_do_not_grow_with_the_number_of_groups(app, client, tokens)
     with count_queries(app) as many_members:
         assert len(data_of(client.get("/group/members", headers={**headers, "trm-group-id": str(first)}))) == 31
     assert len(many) == len(few) and len(many_members) == len(few_members)
+    assert (len(many), len(many_members)) == (2, 3)  # (user, page with its total), (user, membership, page)
     print(f"\nqueries: GET /groups {len(many)}, GET /group/members {len(many_members)} (50 groups, 31 members)")

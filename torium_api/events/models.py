@@ -82,7 +82,7 @@ class EventMember(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     event: Mapped[Event] = relationship(back_populates="members")
-    user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+    user: Mapped[User] = relationship(lazy="raise_on_sql")  # lists select the user columns they show
 
 
 class EventComment(TimestampMixin, db.Model):

@@ -42,7 +42,7 @@ class GroupMember(db.Model):
     role: Mapped[Role] = mapped_column(pg_enum(Role, "member_role"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
-    user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+    user: Mapped[User] = relationship(lazy="raise_on_sql")  # lists select the user columns they show
 
     def outranks(self, other: "GroupMember") -> bool:
         """Admins act on anyone; moderators only on standard members."""

@@ -55,10 +55,9 @@ class InvitationCountSchema(ma.Schema):
 
 class MemberSchema(ma.Schema):
     user_id = ma.fields.Integer(required=True)
-    username = ma.fields.Function(lambda m: m.user.username, required=True, allow_none=True,
-                                  metadata={"type": "string", "nullable": True})
-    email = ma.fields.Function(lambda m: m.user.email, required=True, metadata={"type": "string"})
-    status = ma.fields.Enum(Role, by_value=True, required=True, attribute="role")
+    username = ma.fields.String(required=True, allow_none=True)
+    email = ma.fields.String(required=True)
+    status = ma.fields.String(required=True, metadata={"enum": [role.value for role in Role]})
 
 
 class AnswerSchema(StrictSchema):

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from botocore.exceptions import BotoCoreError, ClientError
 from flask import current_app
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlalchemy.dialects.postgresql import insert
 
 from torium_api import aws, queues
@@ -36,8 +36,12 @@ def now() -> datetime:
 
 # --- provisioning -------------------------------------------------------------------------
 
+# Runs on every authenticated request: built once, so SQLAlchemy neither rebuilds it nor recomputes its cache key.
+_USER_BY_SUB = db.select(User).where(User.cognito_sub == bindparam("sub"))
+
+
 def find_user_by_sub(sub: str) -> User | None:
-    return db.session.scalar(db.select(User).where(User.cognito_sub == sub))
+    return db.session.scalar(_USER_BY_SUB, {"sub": sub})
 
 
 def create_user_from_token(claims: dict, token: str) -> None:

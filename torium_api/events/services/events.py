@@ -2,12 +2,15 @@
 
 from datetime import datetime
 
+from sqlalchemy import Select, bindparam
+
+from torium_api.database import offset_page, paged
 from torium_api.errors import Invalid, NotFound
 from torium_api.events.models import Event, EventMember
 from torium_api.events.services import reminders
 from torium_api.extensions import db
 from torium_api.groups import services as groups
-from torium_api.groups.models import GroupMember, Role
+from torium_api.groups.models import Group, GroupMember, Role
 from torium_api.notifications import services as notifications
 from torium_api.users import services as user_services
 from torium_api.users.models import User
@@ -101,39 +104,48 @@ def get_event_for_member(actor: User, event_id: int) -> Event:
     return event
 
 
+def _my_events(*where) -> Select:
+    """The actor's events (event membership implies group membership: a composite foreign key), soonest first."""
+    return paged(db.select(Event.id, Event.name, Event.description, Event.group_id, Group.name, Event.starts_at,
+                           Event.is_budget, Event.budget, Event.reminder, Event.schedule_period, GroupMember.role)
+                 .select_from(EventMember)
+                 .join(Event, Event.id == EventMember.event_id)
+                 .join(Group, Group.id == EventMember.group_id)
+                 .join(GroupMember, (GroupMember.group_id == EventMember.group_id)
+                       & (GroupMember.user_id == EventMember.user_id))
+                 .where(EventMember.user_id == bindparam("actor"), *where)
+                 .order_by(Event.starts_at, Event.id))
+
+
+_MY_EVENTS = _my_events()
+_MY_EVENTS_IN_GROUP = _my_events(EventMember.group_id == bindparam("group_id"))
+_MEMBERS_OF_EVENTS = (db.select(EventMember.event_id, User.id, User.email)
+                      .join(User, User.id == EventMember.user_id)
+                      .where(EventMember.event_id.in_(bindparam("event_ids", expanding=True)))
+                      .order_by(EventMember.id))
+
+
 def list_events(actor: User, group_id: int | None, page: int, page_size: int) -> tuple[list[dict], int]:
-    """The actor's events (soonest first) with members and the actor's role: a fixed number of queries."""
-    if group_id is not None:
+    """The actor's events (soonest first) with members and the actor's role: two queries, plain rows."""
+    if group_id is None:
+        rows, total = offset_page(_MY_EVENTS, page, page_size, actor=actor.id)
+    else:
         groups.get_membership(actor, group_id)
-    mine = (db.select(Event, GroupMember.role)
-            .join(EventMember, (EventMember.event_id == Event.id) & (EventMember.user_id == actor.id))
-            .join(GroupMember, (GroupMember.group_id == Event.group_id) & (GroupMember.user_id == actor.id)))
-    if group_id is not None:
-        mine = mine.where(Event.group_id == group_id)
-    rows = db.session.execute(mine.order_by(Event.starts_at, Event.id)
-                              .limit(page_size).offset((page - 1) * page_size)).all()
-    total = db.session.scalar(db.select(db.func.count()).select_from(mine.subquery()))
-    members = _members_of([event.id for event, _ in rows])
+        rows, total = offset_page(_MY_EVENTS_IN_GROUP, page, page_size, actor=actor.id, group_id=group_id)
+    members = _members_of([row[0] for row in rows])
     zone = user_services.zone_of(actor)
-    return [_render(event, role, zone, members.get(event.id, [])) for event, role in rows], total
+    return [{
+        "id": event_id, "name": name, "description": description, "group_id": group_id, "group_name": group_name,
+        "event_timestamp": starts_at.astimezone(zone).strftime(LOCAL_FORMAT), "is_budget": is_budget,
+        "budget": float(budget) if budget is not None else None, "reminder": reminder.value,
+        "schedule_period": period.legacy, "users": members.get(event_id, []), "status": role.value,
+    } for event_id, name, description, group_id, group_name, starts_at, is_budget, budget, reminder, period, role
+        in rows], total
 
 
 def _members_of(event_ids: list[int]) -> dict[int, list[dict]]:
-    """The members of a page of events as plain rows: one query, no ORM objects (2,000 members → 1 ms)."""
+    """The members of a page of events as plain rows: one query, no ORM objects."""
     by_event: dict[int, list[dict]] = {}
-    rows = db.session.execute(db.select(EventMember.event_id, User.id, User.email)
-                              .join(User, User.id == EventMember.user_id)
-                              .where(EventMember.event_id.in_(event_ids)).order_by(EventMember.id))
-    for event_id, user_id, email in rows:
+    for event_id, user_id, email in db.session.execute(_MEMBERS_OF_EVENTS, {"event_ids": event_ids}):
         by_event.setdefault(event_id, []).append({"id": user_id, "email": email})
     return by_event
-
-
-def _render(event: Event, role: Role, zone, members: list[dict]) -> dict:
-    return {
-        "id": event.id, "name": event.name, "description": event.description, "group_id": event.group_id,
-        "group_name": event.group.name, "event_timestamp": event.starts_at.astimezone(zone).strftime(LOCAL_FORMAT),
-        "is_budget": event.is_budget, "budget": float(event.budget) if event.budget is not None else None,
-        "reminder": event.reminder.value, "schedule_period": event.schedule_period.legacy,
-        "users": members, "status": role.value,
-    }

@@ -1,6 +1,8 @@
 """Who may do what in a group. Every mutation locks the group row first, so concurrent
 changes to one group's membership run one after another and its invariants hold."""
 
+from sqlalchemy import bindparam
+
 from torium_api.errors import Forbidden, NotFound
 from torium_api.extensions import db
 from torium_api.groups.models import Group, GroupMember, Role
@@ -16,9 +18,12 @@ def lock_group(group_id: int) -> Group:
     return group
 
 
+_MEMBERSHIP = db.select(GroupMember).where(GroupMember.group_id == bindparam("group_id"),
+                                           GroupMember.user_id == bindparam("user_id"))  # built once: hot
+
+
 def find_membership(group_id: int, user_id: int) -> GroupMember | None:
-    return db.session.scalar(
-        db.select(GroupMember).where(GroupMember.group_id == group_id, GroupMember.user_id == user_id))
+    return db.session.scalar(_MEMBERSHIP, {"group_id": group_id, "user_id": user_id})
 
 
 def get_membership(actor: User, group_id: int) -> GroupMember:

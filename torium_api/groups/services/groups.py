@@ -1,5 +1,8 @@
 """Groups: create, list, rename, delete."""
 
+from sqlalchemy import bindparam
+
+from torium_api.database import offset_page, paged
 from torium_api.errors import Forbidden
 from torium_api.extensions import db
 from torium_api.groups.models import Group, GroupMember, Role
@@ -16,16 +19,17 @@ def create_group(actor: User, name: str, description: str) -> Group:
     return group
 
 
+_MY_GROUPS = paged(db.select(Group.id, Group.name, Group.description, GroupMember.role,
+                             first_admin_id_subquery().label("admin_id"))
+                   .join(GroupMember, (GroupMember.group_id == Group.id) & (GroupMember.user_id == bindparam("actor")))
+                   .order_by(Group.id))
+
+
 def list_groups(actor: User, page: int, page_size: int) -> tuple[list[dict], int]:
     """The actor's groups, each once, with the actor's role: one query, whatever the count."""
-    query = (db.select(Group, GroupMember.role, first_admin_id_subquery().label("admin_id"))
-             .join(GroupMember, (GroupMember.group_id == Group.id) & (GroupMember.user_id == actor.id))
-             .order_by(Group.id))
-    rows = db.session.execute(query.limit(page_size).offset((page - 1) * page_size)).all()
-    total = db.session.scalar(db.select(db.func.count()).select_from(GroupMember)
-                              .where(GroupMember.user_id == actor.id))
-    return [{"group_id": g.id, "name": g.name, "description": g.description, "status": role.value,
-             "admin_id": admin_id} for g, role, admin_id in rows], total
+    rows, total = offset_page(_MY_GROUPS, page, page_size, actor=actor.id)
+    return [{"group_id": group_id, "name": name, "description": description, "status": role.value,
+             "admin_id": admin_id} for group_id, name, description, role, admin_id in rows], total
 
 
 def update_group(actor: User, group_id: int, name: str, description: str, admin_id: int | None = None) -> Group:

@@ -1,5 +1,8 @@
 """Members: list, remove (or leave), change roles. A group always keeps an admin."""
 
+from sqlalchemy import bindparam
+
+from torium_api.database import offset_page, paged
 from torium_api.errors import Conflict, Forbidden, NotFound
 from torium_api.extensions import db
 from torium_api.groups.models import GroupMember, Role
@@ -15,14 +18,18 @@ from torium_api.users.models import User
 LAST_ADMIN = "A group must keep at least one admin: make someone else admin first"
 
 
-def list_members(actor: User, group_id: int, page: int, page_size: int) -> tuple[list[GroupMember], int]:
+_OTHER_MEMBERS = paged(db.select(GroupMember.user_id, User.username, User.email, GroupMember.role)
+                       .join(User, User.id == GroupMember.user_id)
+                       .where(GroupMember.group_id == bindparam("group_id"), GroupMember.user_id != bindparam("actor"))
+                       .order_by(GroupMember.id))
+
+
+def list_members(actor: User, group_id: int, page: int, page_size: int) -> tuple[list[dict], int]:
     """The group's other members (the contract excludes the caller); members only."""
     get_membership(actor, group_id)
-    others = (GroupMember.group_id == group_id) & (GroupMember.user_id != actor.id)
-    members = db.session.scalars(db.select(GroupMember).where(others).order_by(GroupMember.id)
-                                 .limit(page_size).offset((page - 1) * page_size)).all()
-    total = db.session.scalar(db.select(db.func.count()).select_from(GroupMember).where(others))
-    return list(members), total
+    rows, total = offset_page(_OTHER_MEMBERS, page, page_size, group_id=group_id, actor=actor.id)
+    return [{"user_id": user_id, "username": username, "email": email, "status": role.value}
+            for user_id, username, email, role in rows], total
 
 
 def _target(group_id: int, user_id: int) -> GroupMember:
