@@ -142,3 +142,25 @@ def test_cors_with_configured_origins_refuses_others(test_config):
     response = app.test_client().options(
         "/users", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"})
     assert "Access-Control-Allow-Origin" not in response.headers
+
+
+def test_lists_sent_as_their_services_render_them_carry_exactly_the_documented_fields(app, client, tokens):
+    """Schemas marked RENDERED_BY_SERVICE skip marshmallow on the way out: nothing more or less may be sent."""
+    from tests.events.conftest import EVENT
+    from tests.factories import data_of, make_group
+    from torium_api.events.schemas import EventSchema, EventUserSchema
+    from torium_api.groups.schemas import GroupSchema, MemberSchema
+
+    me, headers = tokens.signed_in_user(client, "lister@example.com")
+    friend, _ = tokens.signed_in_user(client, "listed@example.com")
+    group = make_group(app, me, members={friend: "standard"})
+    in_group = {**headers, "trm-group-id": str(group)}
+    assert client.post("/event", headers=in_group, json={**EVENT, "users": [friend]}).status_code == 200
+    listings = {"/groups": (headers, GroupSchema), "/group/members": (in_group, MemberSchema),
+                "/event": (headers, EventSchema)}
+    for path, (request_headers, schema) in listings.items():
+        assert schema.RENDERED_BY_SERVICE
+        items = data_of(client.get(path, headers=request_headers))
+        assert items and all(set(item) == set(schema().fields) for item in items), path
+    users = data_of(client.get("/event", headers=headers))[0]["users"]
+    assert len(users) == 2 and all(set(user) == set(EventUserSchema().fields) for user in users)

@@ -16,6 +16,7 @@ from flask_smorest.utils import unpack_tuple_response
 from webargs.flaskparser import FlaskParser
 
 from torium_api import errors
+from torium_api.fields import RenderedList
 
 
 class StatusSchema(ma.Schema):
@@ -72,7 +73,13 @@ def envelope_schema(schema) -> type[ma.Schema]:
         key = (type(instance), instance.many)
         name = f"{base}ListEnvelope" if instance.many else f"{base}Envelope"
         nested = ma.fields.Nested(type(instance), required=True)
-        data = ma.fields.List(nested, required=True) if instance.many else nested
+        if instance.many:
+            # A list its service renders as plain dicts of exactly the schema's fields (RenderedList) is sent as
+            # it is: marshmallow would copy every field of every row again (1,200 fields for a page of events).
+            listing = RenderedList if getattr(instance, "RENDERED_BY_SERVICE", False) else ma.fields.List
+            data = listing(nested, required=True)
+        else:
+            data = nested
     if key not in _ENVELOPES:
         _ENVELOPES[key] = type(name, (ma.Schema,), {"status": ma.fields.Nested(StatusSchema), "data": data})
     return _ENVELOPES[key]

@@ -119,6 +119,8 @@ class EventUserSchema(ma.Schema):
 
 
 class EventSchema(ma.Schema):
+    RENDERED_BY_SERVICE = True  # the list service returns dicts of exactly these fields (web.envelope_schema)
+
     id = ma.fields.Integer(required=True)
     name = ma.fields.String(required=True)
     description = ma.fields.String(required=True)

@@ -36,6 +36,8 @@ class GroupCreatedSchema(ma.Schema):
 
 
 class GroupSchema(ma.Schema):
+    RENDERED_BY_SERVICE = True  # the list service returns dicts of exactly these fields (web.envelope_schema)
+
     group_id = ma.fields.Integer(required=True)
     name = ma.fields.String(required=True)
     admin_id = ma.fields.Integer(required=True, allow_none=True)
@@ -54,6 +56,8 @@ class InvitationCountSchema(ma.Schema):
 
 
 class MemberSchema(ma.Schema):
+    RENDERED_BY_SERVICE = True  # the list service returns dicts of exactly these fields (web.envelope_schema)
+
     user_id = ma.fields.Integer(required=True)
     username = ma.fields.String(required=True, allow_none=True)
     email = ma.fields.String(required=True)
