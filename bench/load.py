@@ -1,20 +1,23 @@
 """HTTP load benchmark (`make bench`): gunicorn as the Procfile starts it, PostgreSQL, a seeded data set.
 
 Seeds with `flask seed bench`, starts `gunicorn --config gunicorn.conf.py application:application` on loopback,
-then for each endpoint and concurrency (16, 64) runs keep-alive client threads for DURATION seconds and prints
+then for each endpoint and concurrency (16, 64) drives keep-alive load for DURATION seconds and prints
 requests/s, p50/p95/p99, SQL statements per request (X-SQL-Count, enabled only here) and the ratio to
 /health in the same run; finally the web workers' memory (RSS).
-Usage: .venv/bin/python -m bench.load [--duration 8] [--users 1000 --groups 200 ...]
-The load generator is Python on the same 2 cores as the server: figures are a floor, comparable run to run.
+Usage: .venv/bin/python -m bench.load [--duration 8] [--client wrk|python] [--users 1000 --groups 200 ...]
+The load comes from wrk (`apt-get install wrk`; one C thread) when it is installed, else from Python client
+threads, which take a large share of the same cores and make every figure lower (the table says which).
 """
 
 import argparse
 import http.client
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -32,6 +35,7 @@ def main() -> None:
     parser.add_argument("--events-per-group", type=int, default=10)
     parser.add_argument("--products", type=int, default=100_000)
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--client", choices=["wrk", "python"], default="wrk" if shutil.which("wrk") else "python")
     args = parser.parse_args()
 
     from torium_api.embedded_pg import database_url
@@ -79,21 +83,24 @@ def _run(args, token: str, server: subprocess.Popen) -> None:
     endpoints = [
         ("GET /health", "GET", "/health", {}, None),
         ("GET /groups", "GET", "/groups", auth, None),
-        ("GET /event", "GET", "/event", auth, None),
+        ("GET /event (app: 100/page)", "GET", "/event", auth, None),
+        ("GET /event?page_size=20", "GET", "/event?page_size=20", auth, None),
         ("GET /group/members", "GET", "/group/members", {**auth, "trm-group-id": str(group_id)}, None),
         ("GET /products search+filter", "GET", "/products?q=wax&category=ski&in_stock=true&sort=price_asc", auth,
          None),
         ("POST /orders", "POST", "/orders", {**auth, "Content-Type": "application/json"}, order),
     ]
+    print(f"\nload from: {args.client}")
+    drive = _drive_wrk if args.client == "wrk" else _drive
     print(f"\n{'endpoint':30s} {'conc':>4s} {'req/s':>8s} {'p50 ms':>7s} {'p95 ms':>7s} {'p99 ms':>7s} "
           f"{'SQL/req':>7s} {'vs /health':>10s}")
     for concurrency in (16, 64):
         health_rps = None
         for name, method, path, headers, body in endpoints:
-            rps, latencies, sql, errors = _drive(args.port, method, path, headers, body, concurrency, args.duration)
+            rps, (p50, p95, p99), errors = drive(args.port, method, path, headers, body, concurrency, args.duration)
+            sql = _sql_count(args.port, method, path, headers, body)
             health_rps = health_rps or rps
-            q = statistics.quantiles(latencies, n=100)
-            print(f"{name:30s} {concurrency:4d} {rps:8.0f} {q[49]:7.1f} {q[94]:7.1f} {q[98]:7.1f} {sql:7.1f} "
+            print(f"{name:30s} {concurrency:4d} {rps:8.0f} {p50:7.1f} {p95:7.1f} {p99:7.1f} {sql:7d} "
                   f"{rps / health_rps:9.0%}" + (f"  errors: {errors}" if errors else ""))
     print(f"\nweb workers' memory (RSS): {', '.join(f'{mb:.0f} MB' for mb in _worker_rss(server.pid))}")
 
@@ -104,25 +111,61 @@ def _get(port: int, path: str, headers: dict) -> dict:
     return json.loads(connection.getresponse().read())
 
 
+def _sql_count(port, method, path, headers, body) -> int:
+    """Statements one request runs (the X-SQL-Count diagnostic header)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request(method, path, body=body, headers=headers)
+    response = connection.getresponse()
+    response.read()
+    return int(response.getheader("X-SQL-Count", "0"))
+
+
+_WRK_SCRIPT = """
+wrk.method = {method}
+wrk.body = {body}
+{headers}
+function done(summary, latency, requests)
+  io.write(string.format("RESULT %d %d %d %d %.1f %.1f %.1f\\n", summary.requests, summary.duration,
+    summary.errors.status, summary.errors.connect + summary.errors.read + summary.errors.write
+    + summary.errors.timeout, latency:percentile(50), latency:percentile(95), latency:percentile(99)))
+end
+"""
+
+
+def _drive_wrk(port, method, path, headers, body, concurrency, duration):
+    """wrk with one thread and CONCURRENCY keep-alive connections; latencies in ms."""
+    lua = _WRK_SCRIPT.format(method=json.dumps(method), body=json.dumps(body) if body else "nil",
+                             headers="\n".join(f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}"
+                                               for k, v in headers.items()))
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        script.write(lua)
+        script.flush()
+        out = subprocess.run(["wrk", "-t1", f"-c{concurrency}", f"-d{duration:.0f}s", "-s", script.name,
+                              f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True).stdout
+    fields = next(line for line in out.splitlines() if line.startswith("RESULT")).split()[1:]
+    requests, micros, bad_status, socket_errors = (int(f) for f in fields[:4])
+    errors = {k: v for k, v in (("status >= 400", bad_status), ("socket", socket_errors)) if v}
+    return requests / (micros / 1e6), tuple(float(f) / 1000 for f in fields[4:]), errors
+
+
 def _drive(port, method, path, headers, body, concurrency, duration):
-    latencies, sql, errors = [], [], {}
+    """Python keep-alive client threads (when wrk is not installed); latencies in ms."""
+    latencies, errors = [], {}
     lock, deadline = threading.Lock(), time.perf_counter() + duration
 
     def client():
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        mine, my_sql, my_errors = [], [], {}
+        mine, my_errors = [], {}
         while time.perf_counter() < deadline:
             started = time.perf_counter()
             connection.request(method, path, body=body, headers=headers)
             response = connection.getresponse()
             response.read()
             mine.append((time.perf_counter() - started) * 1000)
-            my_sql.append(int(response.getheader("X-SQL-Count", "0")))
             if response.status >= 400:
                 my_errors[response.status] = my_errors.get(response.status, 0) + 1
         with lock:
             latencies.extend(mine)
-            sql.extend(my_sql)
             for status, count in my_errors.items():
                 errors[status] = errors.get(status, 0) + count
 
@@ -132,7 +175,8 @@ def _drive(port, method, path, headers, body, concurrency, duration):
         thread.start()
     for thread in threads:
         thread.join()
-    return len(latencies) / (time.perf_counter() - started), latencies, statistics.mean(sql), errors
+    q = statistics.quantiles(latencies, n=100)
+    return len(latencies) / (time.perf_counter() - started), (q[49], q[94], q[98]), errors
 
 
 def _worker_rss(master_pid: int) -> list[float]:
