@@ -41,7 +41,7 @@ def main() -> None:
     from torium_api.embedded_pg import database_url
 
     env = {**os.environ, "DATABASE_URL": database_url(str(ROOT / "instance" / "pgbench"), f"load_{os.getpid()}"),
-           "LOG_LEVEL": "WARNING", "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "SQL_COUNT_HEADER": "1",
+           "LOG_LEVEL": "INFO", "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "SQL_COUNT_HEADER": "1",
            "GUNICORN_BIND": f"127.0.0.1:{args.port}", "RATELIMIT_ORDERS": "1000000/minute",
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     flask = [sys.executable, "-m", "flask", "--app", "application"]
@@ -92,6 +92,8 @@ def _run(args, token: str, server: subprocess.Popen) -> None:
     ]
     print(f"\nload from: {args.client}")
     drive = _drive_wrk if args.client == "wrk" else _drive
+    for _, method, path, headers, body in endpoints:  # warm every worker's pools and statement caches first
+        drive(args.port, method, path, headers, body, 16, 2)
     print(f"\n{'endpoint':30s} {'conc':>4s} {'req/s':>8s} {'p50 ms':>7s} {'p95 ms':>7s} {'p99 ms':>7s} "
           f"{'SQL/req':>7s} {'vs /health':>10s}")
     for concurrency in (16, 64):
