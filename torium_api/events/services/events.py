@@ -135,11 +135,11 @@ def list_events(actor: User, group_id: int | None, page: int, page_size: int) ->
     members = _members_of([row[0] for row in rows])
     zone = user_services.zone_of(actor)
     return [{
-        "id": event_id, "name": name, "description": description, "group_id": group_id, "group_name": group_name,
+        "id": event_id, "name": name, "description": description, "group_id": in_group, "group_name": group_name,
         "event_timestamp": starts_at.astimezone(zone).strftime(LOCAL_FORMAT), "is_budget": is_budget,
         "budget": float(budget) if budget is not None else None, "reminder": reminder.value,
         "schedule_period": period.legacy, "users": members.get(event_id, []), "status": role.value,
-    } for event_id, name, description, group_id, group_name, starts_at, is_budget, budget, reminder, period, role
+    } for event_id, name, description, in_group, group_name, starts_at, is_budget, budget, reminder, period, role
         in rows], total
 
 
