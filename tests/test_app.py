@@ -9,9 +9,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from tests.events.conftest import EVENT
+from tests.factories import data_of, make_group
 from torium_api import create_app
 from torium_api.auth import PUBLIC_ENDPOINTS
+from torium_api.events.schemas import EventSchema, EventUserSchema
 from torium_api.extensions import db
+from torium_api.groups.schemas import GroupSchema, MemberSchema
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -146,11 +150,6 @@ def test_cors_with_configured_origins_refuses_others(test_config):
 
 def test_lists_sent_as_their_services_render_them_carry_exactly_the_documented_fields(app, client, tokens):
     """Schemas marked RENDERED_BY_SERVICE skip marshmallow on the way out: nothing more or less may be sent."""
-    from tests.events.conftest import EVENT
-    from tests.factories import data_of, make_group
-    from torium_api.events.schemas import EventSchema, EventUserSchema
-    from torium_api.groups.schemas import GroupSchema, MemberSchema
-
     me, headers = tokens.signed_in_user(client, "lister@example.com")
     friend, _ = tokens.signed_in_user(client, "listed@example.com")
     group = make_group(app, me, members={friend: "standard"})

@@ -278,7 +278,6 @@ def test_a_page_carries_the_total_in_one_query_and_past_the_end_still_reports_it
     assert data_of(past) == [] and json.loads(past.headers["X-Pagination"])["total"] == 7
 
 
-
 def test_list_queries_do_not_grow_with_the_number_of_groups(app, client, tokens):
     me, headers = tokens.signed_in_user(client, "busy@example.com")
     friend, _ = tokens.signed_in_user(client, "friend@example.com")
