@@ -31,9 +31,10 @@ class FlexibleInteger(ma.fields.Integer):
 class RenderedList(ma.fields.List):
     """A list a service already rendered as JSON-ready dicts of exactly the inner schema's fields.
 
-    Documented like ``List(Nested(...))``; dumped as is, because re-serializing thousands of plain
-    dicts (an event page's members) through marshmallow costs more than the query that read them.
-    The response-schema tests (schemathesis) still check what is sent.
+    Documented like ``List(Nested(...))``; dumped as is, because re-serializing a page of plain dicts
+    (100 events with 2,000 members) through marshmallow costs more than the queries that read them.
+    Used by ``web.envelope_schema`` for schemas marked ``RENDERED_BY_SERVICE``; the response-schema tests
+    (schemathesis) and a field-by-field test still check what is sent.
     """
 
     def _serialize(self, value, attr, obj, **kwargs):

@@ -6,7 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from torium_api.events.schedule import Period, Reminder
-from torium_api.fields import FlexibleInteger, RenderedList, StrictBoolean, StrictSchema
+from torium_api.fields import FlexibleInteger, StrictBoolean, StrictSchema
 
 _TIMESTAMP = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?\s*(Z|[+-]\d{2}:?\d{2})?$")
@@ -131,7 +131,7 @@ class EventSchema(ma.Schema):
     budget = ma.fields.Float(required=True, allow_none=True)
     reminder = ma.fields.String(required=True)
     schedule_period = ma.fields.String(required=True, metadata={"enum": [p.legacy for p in Period]})
-    users = RenderedList(ma.fields.Nested(EventUserSchema), required=True)
+    users = ma.fields.List(ma.fields.Nested(EventUserSchema), required=True)
     status = ma.fields.String(required=True, metadata={"description": "The caller's role in the group"})
 
 
