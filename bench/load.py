@@ -107,19 +107,20 @@ def _run(args, token: str, server: subprocess.Popen) -> None:
     print(f"\nweb workers' memory (RSS): {', '.join(f'{mb:.0f} MB' for mb in _worker_rss(server.pid))}")
 
 
-def _get(port: int, path: str, headers: dict) -> dict:
+def _request(port: int, method: str, path: str, headers: dict, body=None) -> tuple[http.client.HTTPResponse, bytes]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    connection.request("GET", path, headers=headers)
-    return json.loads(connection.getresponse().read())
+    connection.request(method, path, body=body, headers=headers)
+    response = connection.getresponse()
+    return response, response.read()
+
+
+def _get(port: int, path: str, headers: dict) -> dict:
+    return json.loads(_request(port, "GET", path, headers)[1])
 
 
 def _sql_count(port, method, path, headers, body) -> int:
     """Statements one request runs (the X-SQL-Count diagnostic header)."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    connection.request(method, path, body=body, headers=headers)
-    response = connection.getresponse()
-    response.read()
-    return int(response.getheader("X-SQL-Count", "0"))
+    return int(_request(port, method, path, headers, body)[0].getheader("X-SQL-Count", "0"))
 
 
 _WRK_SCRIPT = """
