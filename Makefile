@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# The local stack, tests and tools run in development; anything else is production (fail closed).
+DEV := TORIUM_ENV=development
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
 .PHONY: run test fuzz soak bench lint spec token clean
@@ -14,39 +16,39 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 ## Serve the API on http://127.0.0.1:$${PORT:-5000} with a local database, AWS endpoint, worker and relay.
 run: $(STAMP)
-	$(BIN)/python -m torium_api.local_stack
+	$(DEV) $(BIN)/python -m torium_api.dev
 
 ## Run the whole test suite (real PostgreSQL, real tokens, moto's server for AWS).
 test: $(STAMP)
 	$(BIN)/ruff check torium_api tests bench
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(DEV) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## A longer schemathesis run than the one in `make test` (FUZZ_EXAMPLES per operation).
 fuzz: $(STAMP)
-	FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),200) $(BIN)/python -m pytest tests/test_fuzz.py -q
+	$(DEV) FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),200) $(BIN)/python -m pytest tests/test_fuzz.py -q
 
 ## Many threads for SOAK_SECONDS (default 20) against the app, relay and workers; then all invariants.
 soak: $(STAMP)
-	$(BIN)/python -m pytest tests/soak -m soak -q -s
+	$(DEV) $(BIN)/python -m pytest tests/soak -m soak -q -s
 
 ## Benchmarks (not tests): HTTP load under gunicorn, product listing, scheduler tick, background pipeline, orders.
 bench: $(STAMP)
-	$(BIN)/python -m bench.load
-	$(BIN)/python -m bench.products
-	$(BIN)/python -m bench.reminder_tick
-	$(BIN)/python -m bench.pipeline
-	$(BIN)/python -m bench.orders
+	$(DEV) $(BIN)/python -m bench.load
+	$(DEV) $(BIN)/python -m bench.products
+	$(DEV) $(BIN)/python -m bench.reminder_tick
+	$(DEV) $(BIN)/python -m bench.pipeline
+	$(DEV) $(BIN)/python -m bench.orders
 
 lint: $(STAMP)
 	$(BIN)/ruff check torium_api tests bench
 
 ## Regenerate api-schema.json from the code (a test fails when it is stale).
 spec: $(STAMP)
-	$(BIN)/flask --app application openapi write --format=json api-schema.json
+	$(DEV) $(BIN)/flask --app application openapi write --format=json api-schema.json
 
 ## Print a token for EMAIL (default demo@torium.local), e.g. make token EMAIL=a@b.c GROUPS="--group admin".
 token: $(STAMP)
-	@$(BIN)/flask --app application dev-token $(or $(EMAIL),demo@torium.local) $(GROUPS) | tail -n 1
+	@$(DEV) $(BIN)/flask --app application dev-token $(or $(EMAIL),demo@torium.local) $(GROUPS) | tail -n 1
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

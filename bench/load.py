@@ -1,6 +1,6 @@
 """HTTP load benchmark (`make bench`): gunicorn as the Procfile starts it, PostgreSQL, a seeded data set.
 
-Seeds with `flask seed bench`, starts `gunicorn --config gunicorn.conf.py application:application` on loopback,
+Seeds with `python -m bench.seed`, starts `gunicorn --config gunicorn.conf.py application:application` on loopback,
 then for each endpoint and concurrency (16, 64) drives keep-alive load for DURATION seconds and prints
 requests/s, p50/p95/p99, SQL statements per request (X-SQL-Count, enabled only here) and the ratio to
 /health in the same run; finally the web workers' memory (RSS).
@@ -38,7 +38,7 @@ def main() -> None:
     parser.add_argument("--client", choices=["wrk", "python"], default="wrk" if shutil.which("wrk") else "python")
     args = parser.parse_args()
 
-    from torium_api.embedded_pg import database_url
+    from torium_api.dev.embedded_pg import database_url
 
     env = {**os.environ, "DATABASE_URL": database_url(str(ROOT / "instance" / "pgbench"), f"load_{os.getpid()}"),
            "LOG_LEVEL": "INFO", "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "SQL_COUNT_HEADER": "1",
@@ -47,7 +47,7 @@ def main() -> None:
     flask = [sys.executable, "-m", "flask", "--app", "application"]
     subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
     started = time.perf_counter()
-    seeded = subprocess.run([*flask, "seed", "bench", "--users", str(args.users), "--groups", str(args.groups),
+    seeded = subprocess.run([sys.executable, "-m", "bench.seed", "--users", str(args.users), "--groups", str(args.groups),
                              "--members-per-group", str(args.members_per_group), "--events-per-group",
                              str(args.events_per_group), "--products", str(args.products)],
                             cwd=ROOT, env=env, check=True, capture_output=True, text=True)

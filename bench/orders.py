@@ -15,7 +15,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from bench.stack import background_stack
-    from torium_api.auth import mint_local_token
+    from torium_api.dev.local_issuer import mint_local_token
 
     with background_stack("orders", RELAY_IDLE_SECONDS="0.1", RATELIMIT_ORDERS="1000000/minute") as app:
         with app.app_context():

@@ -32,14 +32,14 @@ def main() -> None:
 
 
 def _run(size: int, requests: int) -> None:
-    from torium_api.embedded_pg import database_url
+    from torium_api.dev.embedded_pg import database_url
 
     os.environ.update(DATABASE_URL=database_url(str(ROOT / "instance" / "pgbench"), database=f"p{size}_{os.getpid()}"),
                       LOG_LEVEL="WARNING", AWS_ENDPOINT_URL="http://127.0.0.1:9")
     import flask_migrate
 
     from torium_api import create_app
-    from torium_api.auth import mint_local_token
+    from torium_api.dev.local_issuer import mint_local_token
     from torium_api.extensions import db
 
     app = create_app()

@@ -24,7 +24,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
 
-    from torium_api.embedded_pg import database_url
+    from torium_api.dev.embedded_pg import database_url
 
     os.environ.update(DATABASE_URL=database_url(str(ROOT / "instance" / "pgbench"), database=f"tick_{os.getpid()}"),
                       LOG_LEVEL="WARNING", AWS_ENDPOINT_URL="http://127.0.0.1:9")

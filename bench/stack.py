@@ -13,8 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent
 @contextlib.contextmanager
 def background_stack(name: str, **settings: str):
     """Yield an app (migrated, queues provisioned) while a relay and a worker run as separate processes."""
-    from torium_api.embedded_pg import database_url
-    from torium_api.local_aws import start_moto_server
+    from torium_api.dev.embedded_pg import database_url
+    from torium_api.dev.local_aws import start_moto_server
 
     server, endpoint = start_moto_server()
     env = {**os.environ, "DATABASE_URL": database_url(str(ROOT / "instance" / "pgbench"), f"{name}_{os.getpid()}"),
@@ -25,7 +25,8 @@ def background_stack(name: str, **settings: str):
                                            *settings)})
     import flask_migrate
 
-    from torium_api import create_app, local_aws
+    from torium_api import create_app
+    from torium_api.dev import local_aws
 
     app = create_app()
     with app.app_context():

@@ -9,13 +9,16 @@ import os
 import uuid
 from pathlib import Path
 
+os.environ["TORIUM_ENV"] = "development"  # the local issuer and moto; production refuses both (fail closed)
+
 import flask_migrate
 import psycopg2
 import pytest
 from sqlalchemy import text
 
 from tests.factories import TokenFactory
-from torium_api import create_app, local_aws
+from torium_api import create_app
+from torium_api.dev import local_aws
 from torium_api.extensions import db, limiter
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,7 +39,7 @@ def database_url() -> str:
     name = f"torium_test_{os.getpid()}"
     admin_url = os.environ.get("TEST_DATABASE_URL")
     if admin_url is None:
-        from torium_api.embedded_pg import database_url as embedded
+        from torium_api.dev.embedded_pg import database_url as embedded
 
         embedded_url = embedded(str(ROOT / "instance" / "pgtest"), database="postgres")
         admin_url = embedded_url.replace("postgresql+psycopg2", "postgresql")
@@ -62,6 +65,7 @@ def aws_endpoint() -> str:
 def test_config(database_url, aws_endpoint, tmp_path_factory) -> dict:
     return {
         "TESTING": True,
+        "TORIUM_ENV": "development",
         "DATABASE_URL": database_url,
         "AWS_ENDPOINT_URL": aws_endpoint,
         "AWS_LOCAL": True,

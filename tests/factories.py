@@ -5,7 +5,8 @@ import uuid
 
 import jwt
 
-from torium_api.auth import LocalKeySource
+from torium_api.actor import Actor
+from torium_api.dev.local_issuer import LocalKeySource
 
 
 def data_of(response, status: int = 200):
@@ -58,7 +59,7 @@ def make_group(app, admin_id: int, *, members: dict | None = None, invited=(), n
     from torium_api.users.models import User
 
     with app.app_context(), transaction():
-        group = services.create_group(db.session.get(User, admin_id), name, "a group")
+        group = services.create_group(Actor(db.session.get(User, admin_id)), name, "a group")
         for user_id, role in (members or {}).items():
             db.session.add(GroupMember(group_id=group.id, user_id=user_id, role=Role(role)))
         for user_id in invited:
@@ -120,3 +121,16 @@ def run_concurrently(*calls) -> list:
     for thread in threads:
         thread.join()
     return results
+
+
+def run_background(app, rounds: int = 10) -> None:
+    """Run the relay and the workers until nothing is left to do (what the background processes would)."""
+    from torium_api.outbox.relay import relay_batch
+    from torium_api.workers import runner
+
+    for _ in range(rounds):
+        with app.app_context():
+            published = relay_batch()
+        handled = runner.drain_once(app, wait_seconds=0)
+        if not published and not handled:
+            return

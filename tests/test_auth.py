@@ -108,11 +108,12 @@ def test_id_tokens_are_accepted_only_when_configured(test_config, tokens):
 
 
 def test_roles_come_from_cognito_groups_only(app, client, tokens):
-    from torium_api.auth import current_roles
+    from torium_api.actor import AppRole
+    from torium_api.auth import current_actor
 
     with app.test_request_context("/users", headers=tokens.headers("s@example.com", groups=["seller", "root"])):
         app.preprocess_request()
-        assert current_roles() == {"seller"}
+        assert current_actor().roles == {AppRole.SELLER}
 
 
 def test_first_sight_creates_exactly_one_user_under_concurrency(app, tokens):

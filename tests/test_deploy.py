@@ -140,7 +140,30 @@ def test_malformed_production_settings_are_named(name, value, message):
 
 
 def test_development_needs_nothing():
-    validate(load_config({}))
+    validate(load_config({"TORIUM_ENV": "development"}))
+
+
+@pytest.mark.parametrize("environment", [{}, {"TORIUM_ENV": ""}, {"TORIUM_ENV": "dev"}, {"TORIUM_ENV": "staging"}])
+def test_anything_but_development_is_production(environment):
+    """Fail closed: without TORIUM_ENV=development no local issuer, embedded database or moto endpoint."""
+    config = load_config(environment)
+    with pytest.raises(ConfigError, match="TORIUM_ENV is .*anything but development is production") as error:
+        validate(config)
+    assert "COGNITO_USER_POOL_ID is required" in str(error.value) and "DATABASE_URL is required" in str(error.value)
+    assert config["CORS_ORIGINS"] == [] and config["RATELIMIT_STORAGE_URI"] is None
+
+
+def test_an_app_without_a_pool_outside_development_never_trusts_a_local_key(test_config):
+    settings = {**test_config, "TORIUM_ENV": "production", "COGNITO_USER_POOL_ID": None}
+    with pytest.raises(ConfigError, match="COGNITO_USER_POOL_ID is required"):
+        create_app(settings)
+
+
+def test_the_local_aws_endpoint_marker_is_read_only_in_development(tmp_path):
+    (tmp_path / "local-aws-endpoint").write_text("http://127.0.0.1:5999")
+    assert load_config({"TORIUM_ENV": "development"}, instance_path=tmp_path)["AWS_ENDPOINT_URL"] == \
+        "http://127.0.0.1:5999"
+    assert load_config(PRODUCTION, instance_path=tmp_path)["AWS_ENDPOINT_URL"] is None
 
 
 def test_the_client_address_comes_from_the_proxies_not_a_spoofed_header(test_config):

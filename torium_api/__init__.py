@@ -55,15 +55,19 @@ def create_app(config: dict | None = None) -> Flask:
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
     cli.register(app)
+    if app.config["TORIUM_ENV"] == "development":
+        from torium_api import dev
+
+        dev.init_app(app)
     return app
 
 
 def _configure_database(app: Flask) -> None:
     url = app.config["DATABASE_URL"]
-    if url is None:
-        from torium_api.embedded_pg import database_url
+    if url is None:  # only in development: validate() requires DATABASE_URL elsewhere
+        from torium_api import dev
 
-        url = database_url(app.config["EMBEDDED_PG_DIR"])
+        url = dev.database_url(app.config)
     else:
         url = _with_driver(url)
     app.config["SQLALCHEMY_DATABASE_URI"] = url

@@ -1,33 +1,27 @@
 """Authentication: Cognito JWT verification and the default-deny request hook.
 
 Who the caller is comes only from a verified token. Every route needs one except
-``PUBLIC_ENDPOINTS``. Cognito pools and the local development issuer share one
-verification path (``TokenVerifier``); they differ only in where the public keys
-come from (the pool's JWKS over HTTPS, or a key file under ``instance/``).
-Whether the caller may do something is decided in services, not here.
+``PUBLIC_ENDPOINTS``. Cognito pools and the local development issuer (``dev/local_issuer.py``,
+development only) share one verification path (``TokenVerifier``); they differ only in where
+the public keys come from. The request's ``Actor`` is the token's user and the roles its
+``cognito:groups`` grant. Whether the caller may do something is decided in services, not here.
 """
 
-import json
 import logging
 import re
-import time
-import uuid
 from collections.abc import Callable
-from pathlib import Path
 
 import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask, current_app, g, request
 from werkzeug.exceptions import Unauthorized
 
+from torium_api.actor import Actor, AppRole
 from torium_api.errors import Forbidden, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
 PUBLIC_ENDPOINTS = frozenset({"health.Health", "api-docs.openapi_json", "api-docs.openapi_swagger_ui"})
 _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
-ROLES = ("admin", "seller")
 
 
 class InvalidToken(Exception):
@@ -51,36 +45,6 @@ class JwksKeySource:
             raise KeysUnavailable(str(exc)) from exc
         except jwt.PyJWKClientError as exc:
             raise InvalidToken(f"unknown kid: {exc}") from exc
-
-
-class LocalKeySource:
-    """The development issuer: one RSA key kept under instance/ (created on first use)."""
-
-    def __init__(self, key_dir: str):
-        self.private_key = _load_or_create_key(Path(key_dir) / "signing-key.pem")
-        public_jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.private_key.public_key()))
-        self.kid = "local-" + public_jwk["n"][:16]
-        self.jwks = {"keys": [{**public_jwk, "kid": self.kid, "alg": "RS256", "use": "sig"}]}
-        self._keys = {k["kid"]: jwt.PyJWK(k) for k in self.jwks["keys"]}
-
-    def key(self, kid: str) -> jwt.PyJWK:
-        if kid not in self._keys:
-            raise InvalidToken("unknown kid")
-        return self._keys[kid]
-
-
-def _load_or_create_key(path: Path) -> rsa.RSAPrivateKey:
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        pem = key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-        tmp = path.with_suffix(f".{uuid.uuid4().hex}.tmp")
-        tmp.write_bytes(pem)
-        tmp.chmod(0o600)
-        tmp.replace(path)  # atomic: concurrent first runs agree on one key
-    return serialization.load_pem_private_key(path.read_bytes(), password=None)
 
 
 class TokenVerifier:
@@ -127,28 +91,16 @@ def build_verifier(config: dict) -> TokenVerifier:
     if config["COGNITO_USER_POOL_ID"]:
         url = config["COGNITO_JWKS_URL"] or f"{config['COGNITO_ISSUER']}/.well-known/jwks.json"
         keys = JwksKeySource(url, config["JWKS_CACHE_SECONDS"], config["JWKS_TIMEOUT_SECONDS"])
-    else:
+    elif config["TORIUM_ENV"] == "development":
+        from torium_api.dev.local_issuer import LocalKeySource
+
         keys = LocalKeySource(config["LOCAL_KEY_DIR"])
+    else:  # config.validate refuses this already; never fall back to a key that is not Cognito's
+        raise RuntimeError("no Cognito user pool configured outside development")
     return TokenVerifier(
         issuer=config["COGNITO_ISSUER"], keys=keys, client_ids=config["COGNITO_APP_CLIENT_IDS"],
         accept_id_tokens=config["COGNITO_ACCEPT_ID_TOKENS"], leeway=config["AUTH_LEEWAY_SECONDS"],
     )
-
-
-def mint_local_token(email: str, groups=(), *, ttl: int = 12 * 3600, sub: str | None = None) -> str:
-    """A Cognito-shaped access token signed by the local issuer (development and tests only)."""
-    verifier: TokenVerifier = current_app.extensions["torium_auth"]["verifier"]
-    if not isinstance(verifier.keys, LocalKeySource):
-        raise RuntimeError("a Cognito user pool is configured: get tokens from Cognito")
-    now = int(time.time())
-    claims = {
-        "sub": sub or str(uuid.uuid5(uuid.NAMESPACE_URL, f"torium-local:{email.lower()}")),
-        "iss": verifier.issuer, "client_id": sorted(verifier.client_ids)[0], "token_use": "access",
-        "scope": "aws.cognito.signin.user.admin", "auth_time": now, "iat": now, "exp": now + ttl,
-        "jti": str(uuid.uuid4()), "username": email, "email": email, "cognito:groups": list(groups),
-    }
-    key = verifier.keys.private_key
-    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": verifier.keys.kid})
 
 
 def _unauthorized() -> Unauthorized:
@@ -173,7 +125,7 @@ def _authenticate() -> None:
         log.error("JWKS unavailable", extra={"reason": str(exc)})
         raise ServiceUnavailable("Authentication is temporarily unavailable", headers={"Retry-After": "5"}) from None
     g.auth_claims = claims
-    g.current_user = state["load_user"](claims, token.strip())
+    g.actor = Actor(state["load_user"](claims, token.strip()), AppRole.from_claims(claims.get("cognito:groups")))
     _check_legacy_identity_headers()
 
 
@@ -186,16 +138,12 @@ def _check_legacy_identity_headers() -> None:
     if request.method not in target_methods:
         claimed.append(("user_id", request.args.get("user_id")))  # the old GETs read ?user_id= too
     for name, value in claimed:
-        if value is not None and value.strip() != str(g.current_user.id):
+        if value is not None and value.strip() != str(g.actor.id):
             raise Forbidden(f"{name} does not match the authenticated user")
 
 
-def current_user():
-    return g.current_user
-
-
-def current_roles() -> frozenset[str]:
-    return frozenset(r for r in g.auth_claims.get("cognito:groups") or () if r in ROLES)
+def current_actor() -> Actor:
+    return g.actor
 
 
 def init_app(app: Flask, load_user: Callable[[dict, str], object]) -> None:

@@ -4,6 +4,10 @@ Every setting is documented in README.md (section "Configuration"). ``load_confi
 turns an environment mapping into the dict that ``create_app`` puts in
 ``app.config``; tests pass their own mapping plus overrides instead of patching
 the process environment.
+
+Fail closed: the development conveniences (the local token issuer, the embedded PostgreSQL, the
+local AWS endpoint `make run` starts, ``CORS *``) exist only when ``TORIUM_ENV=development`` is set
+explicitly. Any other value, or none, is production: every production setting is required.
 """
 
 import os
@@ -39,6 +43,11 @@ def wants_local_aws(environ: Mapping[str, str] | None = None) -> bool:
     return not any(env.get(name) for name in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_PROFILE"))
 
 
+def environment_with(**overrides: str) -> dict[str, str]:
+    """This process's environment plus ``overrides``: what the local stack hands its child processes."""
+    return {**os.environ, **overrides}
+
+
 class ConfigError(RuntimeError):
     """A missing or malformed setting; the message names each one (never a secret's value)."""
 
@@ -49,9 +58,12 @@ REQUIRED_IN_PRODUCTION = ("DATABASE_URL", "COGNITO_USER_POOL_ID", "COGNITO_APP_C
 
 def validate(config: dict) -> None:
     """Refuse to start a production app with a setting missing or malformed."""
-    if config["TORIUM_ENV"] != "production":
+    if config["TORIUM_ENV"] == "development":
         return
     problems = [f"{name} is required in production" for name in REQUIRED_IN_PRODUCTION if not config.get(name)]
+    if config["TORIUM_ENV"] != "production":
+        problems.insert(0, f"TORIUM_ENV is {config['TORIUM_ENV'] or 'unset'}: anything but development is production "
+                           "(set TORIUM_ENV=development for the local stack)")
     checks = [
         ("DATABASE_URL", lambda v: v.startswith(("postgresql://", "postgresql+psycopg2://", "postgres://")),
          "must be a postgresql:// URL"),
@@ -77,10 +89,11 @@ def load_config(environ: Mapping[str, str] | None = None, instance_path: Path | 
     region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "eu-central-1"
     pool_id = env.get("COGNITO_USER_POOL_ID") or None
     cognito_region = env.get("COGNITO_REGION") or region
-    endpoint = env.get("AWS_ENDPOINT_URL") or _local_aws_endpoint(instance)
-    production = env.get("TORIUM_ENV", "development") == "production"
+    development = env.get("TORIUM_ENV") == "development"
+    production = not development  # fail closed: unset or unknown means production
+    endpoint = env.get("AWS_ENDPOINT_URL") or (_local_aws_endpoint(instance) if development else None)
     return {
-        "TORIUM_ENV": "production" if production else env.get("TORIUM_ENV", "development"),
+        "TORIUM_ENV": env.get("TORIUM_ENV") or "",
         "TRUSTED_PROXY_HOPS": int(env.get("TRUSTED_PROXY_HOPS", "0")),
         # Database: DATABASE_URL, or an embedded PostgreSQL under instance/ when unset.
         "DATABASE_URL": env.get("DATABASE_URL") or None,
@@ -133,7 +146,7 @@ def load_config(environ: Mapping[str, str] | None = None, instance_path: Path | 
         "ORDER_RECEIPT_TIMEOUT_SECONDS": int(env.get("ORDER_RECEIPT_TIMEOUT_SECONDS", str(14 * 86400))),
         "MAX_GROUP_MEMBERS": int(env.get("MAX_GROUP_MEMBERS", "500")),
         # HTTP.
-        "CORS_ORIGINS": _list(env.get("CORS_ORIGINS")) or ([] if production else ["*"]),
+        "CORS_ORIGINS": _list(env.get("CORS_ORIGINS")) or (["*"] if development else []),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(64 * 1024))),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or (None if production else "memory://"),
         "RATELIMIT_EMAIL_LOOKUP": env.get("RATELIMIT_EMAIL_LOOKUP", "20/minute;200/day"),
@@ -141,6 +154,9 @@ def load_config(environ: Mapping[str, str] | None = None, instance_path: Path | 
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         "SQL_COUNT_HEADER": _bool(env.get("SQL_COUNT_HEADER")),  # benchmark only: X-SQL-Count on responses
+        # The local stack (development only).
+        "LOCAL_PORT": int(env.get("PORT", "5000")),
+        "LOCAL_AWS_MARKER": str(instance / "local-aws-endpoint"),
         # flask-smorest / OpenAPI.
         "API_TITLE": "torium-api",
         "API_VERSION": "1.0.0",

@@ -41,11 +41,6 @@ class Conflict(DomainError):
     message = "Conflict"
 
 
-class InvalidState(DomainError):
-    status_code = 409
-    message = "Not possible in the current state"
-
-
 class Invalid(DomainError):
     """A rule about the input that a schema cannot check (it needs the database)."""
 

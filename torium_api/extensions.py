@@ -5,13 +5,20 @@ so one module-level instance would serve the last app's spec to every app (tests
 several apps). ``create_app`` makes one per app instead.
 """
 
+from flask import g, request
 from flask_cors import CORS
 from flask_limiter import Limiter
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 
-from torium_api.database import Base
-from torium_api.web import rate_limit_key
+from torium_api.orm import Base
+
+
+def rate_limit_key() -> str:
+    """Rate limits count per authenticated user, else per client address (ProxyFix makes it the real one)."""
+    claims = getattr(g, "auth_claims", None)
+    return f"sub:{claims['sub']}" if claims else f"ip:{request.remote_addr}"
+
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()

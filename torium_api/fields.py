@@ -49,8 +49,3 @@ class StrictBoolean(ma.fields.Boolean):
             raise self.make_error("invalid")
         return value
 
-
-def cursor_field() -> ma.fields.String:
-    """The `cursor` query argument of keyset-paginated lists."""
-    return ma.fields.String(validate=ma.validate.Length(min=1, max=300), metadata={
-        "pattern": "^[A-Za-z0-9_-]+$", "description": "Opaque: a next_cursor this listing returned"})

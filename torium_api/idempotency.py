@@ -76,7 +76,7 @@ def idempotent(view):
 
 
 def _claim(key: str, fingerprint: str) -> tuple[IdempotencyRecord, bool]:
-    values = {"user_id": g.current_user.id, "route": f"{request.method} {request.url_rule.rule}", "key": key,
+    values = {"user_id": g.actor.id, "route": f"{request.method} {request.url_rule.rule}", "key": key,
               "fingerprint": fingerprint}
     inserted = db.session.scalar(insert(IdempotencyRecord).values(**values).on_conflict_do_nothing()
                                  .returning(IdempotencyRecord.id))

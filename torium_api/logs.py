@@ -9,16 +9,19 @@ import uuid
 from flask import Flask, g, has_request_context, request
 from pythonjsonlogger.json import JsonFormatter
 
+from torium_api import correlation
+
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 
 
 class _RequestContext(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            record.request_id = correlation.current()
         if has_request_context():
-            record.request_id = getattr(g, "request_id", None)
             claims = getattr(g, "auth_claims", None)
             record.user_sub = claims.get("sub") if claims else None
-            user = getattr(g, "current_user", None)
+            user = getattr(g, "actor", None)
             record.user_id = getattr(user, "id", None)
         return True
 
@@ -54,6 +57,7 @@ def init_app(app: Flask) -> None:
     def _start():
         incoming = request.headers.get("X-Request-ID", "")
         g.request_id = incoming if _REQUEST_ID.match(incoming) else str(uuid.uuid4())
+        g.correlation = correlation.bind(g.request_id)
         g.started = time.perf_counter()
 
     @app.after_request
@@ -63,6 +67,11 @@ def init_app(app: Flask) -> None:
         access.info("request", extra={"method": request.method, "path": request.path,
                                       "status": response.status_code, "duration_ms": round(duration, 1)})
         return response
+
+    @app.teardown_request
+    def _unbind(_error):
+        if "correlation" in g:
+            correlation.unbind(g.pop("correlation"))
 
 
 def _count_sql(app: Flask) -> None:

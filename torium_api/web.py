@@ -11,7 +11,7 @@ from functools import wraps
 import flask_smorest
 import flask_smorest.pagination
 import marshmallow as ma
-from flask import g, request
+from flask import request
 from flask_smorest.utils import unpack_tuple_response
 from webargs.flaskparser import FlaskParser
 
@@ -85,6 +85,21 @@ def envelope_schema(schema) -> type[ma.Schema]:
     return _ENVELOPES[key]
 
 
+_PAGES: dict[type, type[ma.Schema]] = {}
+
+
+def cursor_page_schema(item_schema: type[ma.Schema], name: str | None = None,
+                       **next_cursor_metadata) -> type[ma.Schema]:
+    """``<Item>PageSchema``: one keyset page of ``item_schema`` (made once per item schema)."""
+    if item_schema not in _PAGES:
+        name = (name or item_schema.__name__.removesuffix("Schema")) + "PageSchema"
+        _PAGES[item_schema] = type(name, (ma.Schema,), {
+            "items": ma.fields.List(ma.fields.Nested(item_schema), required=True),
+            "next_cursor": ma.fields.String(required=True, allow_none=True, metadata=next_cursor_metadata),
+        })
+    return _PAGES[item_schema]
+
+
 class _Parser(FlaskParser):
     """Query strings obey their schema's `unknown` (RAISE unless a schema says otherwise), like bodies do;
     webargs' default silently drops unknown query parameters. Headers still ignore the ones a view does not
@@ -108,6 +123,12 @@ class Blueprint(flask_smorest.Blueprint):
             return outer(wrapper)
 
         return decorator
+
+    def cursor_page(self, item_schema, *, name: str | None = None, **next_cursor_metadata):
+        """Declare a keyset-paged list in one line: the view returns a ``paging.CursorPage`` of ``item_schema``
+        items, documented and sent as ``{"items": [...], "next_cursor": ...}`` (``<name or Item>Page`` in the
+        spec)."""
+        return self.response(200, cursor_page_schema(item_schema, name=name, **next_cursor_metadata))
 
     def paginate(self, *args, **kwargs):
         """flask-smorest's pagination ignores unknown query parameters; like every other list, refuse them."""
@@ -147,12 +168,6 @@ class Api(flask_smorest.Api):
 
     def handle_http_exception(self, error):
         return errors.handle_http_exception(error)
-
-
-def rate_limit_key() -> str:
-    """Rate limits count per authenticated user, else per client address."""
-    user = getattr(g, "auth_claims", None)
-    return f"sub:{user['sub']}" if user else f"ip:{request.remote_addr}"
 
 
 def reject_nul_characters():

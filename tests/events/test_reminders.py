@@ -10,10 +10,10 @@ from sqlalchemy import select
 from tests.factories import make_group, run_concurrently
 from torium_api import clock
 from torium_api.database import transaction
+from torium_api.dev.local_aws import sent_notifications
 from torium_api.events.models import Event, EventReminder
 from torium_api.events.services import reminders
 from torium_api.extensions import db
-from torium_api.local_aws import sent_notifications
 from torium_api.notifications.models import NotificationDelivery
 from torium_api.outbox.models import OutboxMessage
 from torium_api.outbox.relay import relay_batch

@@ -6,7 +6,7 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from tests.factories import count_queries, data_of, make_group, run_concurrently
+from tests.factories import count_queries, data_of, make_group, run_background, run_concurrently
 from tests.groups.conftest import snapshot
 from torium_api.extensions import db
 from torium_api.groups.models import GroupInvitation, GroupMember, InvitationStatus, Role
@@ -199,7 +199,7 @@ def test_an_invitation_is_pushed_to_the_invitees_device_and_logged(app, client, 
     assert _invite(client, world, world.ids["stranger"]).status_code == 200  # no device
     with app.app_context():
         assert relay_batch() == 2
-    runner.drain_once(app, wait_seconds=0)
+    run_background(app)  # groups.invitation_sent → notifications.requested → the push
     with app.app_context():
         rows = db.session.scalars(select(NotificationDelivery).order_by(NotificationDelivery.id)).all()
         pushed = {r.user_id: (r.channel, r.status, r.body) for r in rows}

@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from torium_api import aws
+from torium_api.dev.local_aws import sent_notifications
 from torium_api.extensions import db
-from torium_api.local_aws import sent_notifications
 from torium_api.notifications import Channel
 from torium_api.notifications.handlers import on_device_registered, on_notification_requested
 from torium_api.notifications.models import DeliveryStatus, NotificationDelivery

@@ -7,31 +7,20 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from tests.factories import data_of, run_concurrently
+from tests.factories import data_of, run_background, run_concurrently
 from torium_api import clock, queues, workers
 from torium_api.accounts.models import LedgerEntry
+from torium_api.dev.local_aws import sent_notifications
 from torium_api.extensions import db
-from torium_api.local_aws import sent_notifications
 from torium_api.orders.models import Order
 from torium_api.outbox import emit
 from torium_api.outbox.models import OutboxMessage
-from torium_api.outbox.relay import relay_batch
 from torium_api.products.models import Product
-from torium_api.workers import runner
 
 ADDRESS = {"name": "Ada Lovelace", "line1": "Krupówki 1", "city": "Zakopane", "postal_code": "34-500",
            "country": "PL"}
 
 
-
-def drive(app, rounds: int = 10) -> None:
-    """Run relay and worker until nothing is left to do."""
-    for _ in range(rounds):
-        with app.app_context():
-            published = relay_batch()
-        handled = runner.drain_once(app, wait_seconds=0)
-        if not published and not handled:
-            return
 
 
 def _customer(client, tokens, email="ada@example.com", money=100_000):
@@ -63,7 +52,7 @@ def test_an_order_is_priced_by_the_server_and_completes(app, client, tokens, sto
     assert order["status"] == "pending" and order["total_cents"] == 3 * 1999 + 30000
     assert [(line["product_name"], line["quantity"], line["unit_price_cents"]) for line in order["lines"]] == [
         ("Wax", 3, 1999), ("Helmet", 1, 30000)]
-    drive(app)
+    run_background(app)
     done = data_of(client.get(f"/orders/{order['id']}", headers=headers))
     assert done["status"] == "completed" and done["tracking_number"].startswith("TRM")
     assert _balance(client, headers) == 100_000 - order["total_cents"]
@@ -103,7 +92,7 @@ def test_an_unlisted_product_cannot_be_ordered(client, tokens, store):
 def test_insufficient_funds_fails_the_order_and_changes_nothing(app, client, tokens, store):
     _, headers = _customer(client, tokens, money=1000)
     order = data_of(_place(client, headers, (store["wax"], 1)), 202)
-    drive(app)
+    run_background(app)
     failed = data_of(client.get(f"/orders/{order['id']}", headers=headers))
     assert (failed["status"], failed["failure_reason"]) == ("failed", "insufficient_funds")
     assert _balance(client, headers) == 1000 and _stock(app, store["wax"]) == 10
@@ -112,7 +101,7 @@ def test_insufficient_funds_fails_the_order_and_changes_nothing(app, client, tok
 def test_out_of_stock_names_the_products_and_reserves_nothing(app, client, tokens, store):
     _, headers = _customer(client, tokens)
     order = data_of(_place(client, headers, (store["wax"], 2), (store["helmet"], 4)), 202)
-    drive(app)
+    run_background(app)
     failed = data_of(client.get(f"/orders/{order['id']}", headers=headers))
     assert failed["failure_reason"] == "out_of_stock" and failed["failure_detail"] == {"product_ids": [store["helmet"]]}
     assert (_stock(app, store["wax"]), _stock(app, store["helmet"])) == (10, 3)
@@ -123,7 +112,7 @@ def test_a_product_withdrawn_after_ordering_fails_as_unavailable(app, client, to
     _, headers = _customer(client, tokens)
     order = data_of(_place(client, headers, (store["wax"], 1), (store["helmet"], 1)), 202)
     client.delete(f"/products/{store['helmet']}", headers=store["seller"])
-    drive(app)
+    run_background(app)
     failed = data_of(client.get(f"/orders/{order['id']}", headers=headers))
     assert failed["failure_reason"] == "product_unavailable" and _stock(app, store["wax"]) == 10
 
@@ -133,7 +122,7 @@ def test_fifty_concurrent_orders_for_ten_units(app, client, tokens, store):
     responses = run_concurrently(*[lambda h=h: _place(app.test_client(), h, (store["wax"], 1))
                                    for _, h in buyers])
     assert {r.status_code for r in responses} == {202}
-    drive(app, rounds=30)
+    run_background(app, rounds=30)
     with app.app_context():
         outcomes = db.session.execute(select(Order.status, Order.failure_reason, func.count())
                                       .group_by(Order.status, Order.failure_reason)).all()
@@ -152,13 +141,13 @@ def test_the_same_step_delivered_twice_or_concurrently_has_one_effect(app, clien
         for _ in range(3):  # three more copies of "placed", as a re-driving reaper or a duplicate would
             emit("orders.placed", {"order_id": order["id"]}, queue=queues.ORDERS, group_id=f"order:{order['id']}")
         db.session.commit()
-    drive(app)
+    run_background(app)
     with app.app_context():
         for _ in range(2):
             emit("orders.stock_reserved", {"order_id": order["id"]}, queue=queues.ORDERS, group_id="dup")
             emit("orders.paid", {"order_id": order["id"]}, queue=queues.ORDERS, group_id="dup2")
         db.session.commit()
-    drive(app)
+    run_background(app)
     assert data_of(client.get(f"/orders/{order['id']}", headers=headers))["status"] == "completed"
     assert _stock(app, store["wax"]) == 8
     assert _balance(client, headers) == 100_000 - 2 * 1999
@@ -173,7 +162,7 @@ def test_a_step_that_always_fails_leaves_no_net_effect_and_a_failed_order(app, c
     monkeypatch.setitem(workers.HANDLERS, step, broken)
     _, headers = _customer(client, tokens)
     order = data_of(_place(client, headers, (store["wax"], 3)), 202)
-    drive(app, rounds=20)
+    run_background(app, rounds=20)
     failed = data_of(client.get(f"/orders/{order['id']}", headers=headers))
     assert (failed["status"], failed["failure_reason"]) == ("failed", "processing_error")
     assert _stock(app, store["wax"]) == 10 and _balance(client, headers) == 100_000
@@ -227,10 +216,10 @@ def test_cancelling_refunds_and_restocks_at_once(app, client, tokens, store):
     assert _balance(client, headers) == 100_000 - 4 * 1999 and _stock(app, store["wax"]) == 6
     assert data_of(client.post(f"/orders/{paid['id']}/cancel", headers=headers))["status"] == "cancelled"
     assert _balance(client, headers) == 100_000 and _stock(app, store["wax"]) == 10
-    drive(app)  # the saga's remaining messages find a cancelled order and do nothing
+    run_background(app)  # the saga's remaining messages find a cancelled order and do nothing
     assert _balance(client, headers) == 100_000 and _stock(app, store["wax"]) == 10
     done = data_of(_place(client, headers, (store["wax"], 1)), 202)
-    drive(app)
+    run_background(app)
     response = client.post(f"/orders/{done['id']}/cancel", headers=headers)
     assert response.status_code == 409 and "completed" in response.get_json()["status"]["message"]
 
@@ -243,7 +232,7 @@ def test_receipt_confirmation_and_the_not_received_timeout(app, client, tokens, 
     first = data_of(_place(client, headers, (store["wax"], 1)), 202)
     assert client.post(f"/orders/{first['id']}/receipt", headers=headers).status_code == 409  # not delivered yet
     second = data_of(_place(client, headers, (store["wax"], 1)), 202)
-    drive(app)
+    run_background(app)
     assert data_of(client.post(f"/orders/{first['id']}/receipt", headers=headers))["status"] == "received"
     assert data_of(client.post(f"/orders/{first['id']}/receipt", headers=headers))["status"] == "received"
     later = clock.now() + timedelta(seconds=app.config["ORDER_RECEIPT_TIMEOUT_SECONDS"] + 60)
@@ -280,7 +269,7 @@ def test_status_changes_reach_the_owner_at_the_local_endpoint(app, client, token
     email = f"notify-{uuid.uuid4().hex[:8]}@example.com"
     _, headers = _customer(client, tokens, email=email)
     order = data_of(_place(client, headers, (store["wax"], 1)), 202)
-    drive(app)
+    run_background(app)
     mails = [s["text"] for s in sent_notifications(aws_endpoint) if s["recipient"] == email]
     assert mails == [f"Order #{order['id']}: pending: We have your order and are preparing it.",
                      f"Order #{order['id']}: reserved: Your items are reserved for you.",

@@ -4,8 +4,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from torium_api.database import TimestampMixin, pg_enum
 from torium_api.extensions import db
+from torium_api.orm import TimestampMixin, pg_enum
 
 
 class EntryKind(enum.StrEnum):

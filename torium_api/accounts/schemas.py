@@ -1,7 +1,8 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from torium_api.fields import StrictSchema, cursor_field
+from torium_api.fields import StrictSchema
+from torium_api.paging import CursorPageArgsSchema
 
 MAX_MOVEMENT_CENTS = 100_000_000  # 1,000,000.00 per deposit or withdrawal
 
@@ -31,21 +32,8 @@ class MovementSchema(ma.Schema):
     account = ma.fields.Nested(AccountSchema, required=True)
 
 
-class PageArgsSchema(ma.Schema):
-    class Meta:
-        unknown = ma.RAISE
-
-    cursor = cursor_field()
-    limit = ma.fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
-
-
-class CustomerQueryArgsSchema(PageArgsSchema):
+class CustomerQueryArgsSchema(CursorPageArgsSchema):
     q = ma.fields.String(validate=validate.Length(min=1, max=100), metadata={"description": "Part of an e-mail"})
-
-
-class LedgerPageSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(LedgerEntrySchema), required=True)
-    next_cursor = ma.fields.String(required=True, allow_none=True)
 
 
 class CustomerSchema(ma.Schema):
@@ -53,8 +41,3 @@ class CustomerSchema(ma.Schema):
     email = ma.fields.String(required=True)
     balance_cents = ma.fields.Integer(required=True)
     currency = ma.fields.String(required=True)
-
-
-class CustomerPageSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(CustomerSchema), required=True)
-    next_cursor = ma.fields.String(required=True, allow_none=True)

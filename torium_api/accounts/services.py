@@ -4,10 +4,11 @@ in the same transaction, so ``balance == SUM(ledger)`` and the balance is never 
 from flask import current_app
 from sqlalchemy.dialects.postgresql import insert
 
-from torium_api import cursors
 from torium_api.accounts.models import Account, EntryKind, LedgerEntry
+from torium_api.actor import Actor
 from torium_api.errors import Conflict, Forbidden
 from torium_api.extensions import db
+from torium_api.paging import CursorPage, keyset_page
 from torium_api.users.models import User
 
 
@@ -15,7 +16,7 @@ class InsufficientFunds(Conflict):
     message = "Insufficient funds"
 
 
-def get_account(actor: User) -> dict:
+def get_account(actor: Actor) -> dict:
     balance = db.session.scalar(db.select(Account.balance_cents).where(Account.user_id == actor.id))
     return {"balance_cents": balance or 0, "currency": current_app.config["CURRENCY"]}
 
@@ -41,31 +42,31 @@ def move(user_id: int, amount_cents: int, kind: EntryKind, reference: str | None
     return entry, account
 
 
-def deposit(actor: User, amount_cents: int) -> dict:
+def deposit(actor: Actor, amount_cents: int) -> dict:
     entry, account = move(actor.id, amount_cents, EntryKind.DEPOSIT)
     return {"entry": entry, "account": account}
 
 
-def withdraw(actor: User, amount_cents: int) -> dict:
+def withdraw(actor: Actor, amount_cents: int) -> dict:
     entry, account = move(actor.id, -amount_cents, EntryKind.WITHDRAWAL)
     return {"entry": entry, "account": account}
 
 
-def list_entries(actor: User, cursor: str | None, limit: int) -> tuple[list[LedgerEntry], str | None]:
+def list_entries(actor: Actor, cursor: str | None = None, limit: int = 20) -> CursorPage:
     """The caller's ledger, newest first, in keyset pages."""
     query = db.select(LedgerEntry).join(Account).where(Account.user_id == actor.id)
-    return cursors.page_by_id(query, LedgerEntry.id, "ledger", cursor, limit)
+    return keyset_page(query, "ledger", cursor, limit, id_column=LedgerEntry.id)
 
 
-def list_customers(roles: frozenset, q: str | None, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
+def list_customers(actor: Actor, q: str | None = None, cursor: str | None = None, limit: int = 20) -> CursorPage:
     """Back office: users and their balances, by id, optionally those whose e-mail contains ``q``."""
-    if "admin" not in roles:
+    if not actor.is_admin:
         raise Forbidden("Only admins can list customers")
     query = (db.select(User.id, User.email, db.func.coalesce(Account.balance_cents, 0))
              .outerjoin(Account, Account.user_id == User.id))
     if q:
         query = query.where(User.email.icontains(q, autoescape=True))
-    rows, next_cursor = cursors.page_by_id(query, User.id, "customers", cursor, limit, newest_first=False,
-                                           tuples=True)
+    page = keyset_page(query, "customers", cursor, limit, id_column=User.id, ascending=True, tuples=True)
     currency = current_app.config["CURRENCY"]
-    return [{"user_id": i, "email": e, "balance_cents": b, "currency": currency} for i, e, b in rows], next_cursor
+    return CursorPage([{"user_id": i, "email": e, "balance_cents": b, "currency": currency} for i, e, b in page.items],
+                      page.next_cursor)

@@ -6,16 +6,16 @@ from torium_api.accounts import blp, services
 from torium_api.accounts.schemas import (
     AccountSchema,
     AmountSchema,
-    CustomerPageSchema,
     CustomerQueryArgsSchema,
-    LedgerPageSchema,
+    CustomerSchema,
+    LedgerEntrySchema,
     MovementSchema,
-    PageArgsSchema,
 )
-from torium_api.auth import current_roles, current_user
+from torium_api.auth import current_actor
 from torium_api.database import transaction
 from torium_api.idempotency import DOC as IDEMPOTENCY_DOC
 from torium_api.idempotency import idempotent
+from torium_api.paging import CursorPageArgsSchema
 
 
 @blp.route("/accounts/me")
@@ -23,7 +23,7 @@ class MyAccount(MethodView):
     @blp.response(200, AccountSchema)
     def get(self):
         """The caller's balance"""
-        return services.get_account(current_user())
+        return services.get_account(current_actor())
 
 
 @blp.route("/accounts/me/deposits")
@@ -35,7 +35,7 @@ class Deposits(MethodView):
     def post(self, data):
         """Add money to the caller's wallet"""
         with transaction():
-            return services.deposit(current_user(), data["amount_cents"])
+            return services.deposit(current_actor(), data["amount_cents"])
 
 
 @blp.route("/accounts/me/withdrawals")
@@ -48,25 +48,22 @@ class Withdrawals(MethodView):
     def post(self, data):
         """Take money out of the caller's wallet (never below zero)"""
         with transaction():
-            return services.withdraw(current_user(), data["amount_cents"])
+            return services.withdraw(current_actor(), data["amount_cents"])
 
 
 @blp.route("/accounts/me/transactions")
 class Transactions(MethodView):
-    @blp.arguments(PageArgsSchema, location="query")
-    @blp.response(200, LedgerPageSchema)
+    @blp.arguments(CursorPageArgsSchema, location="query")
+    @blp.cursor_page(LedgerEntrySchema, name="Ledger")
     def get(self, args):
         """The caller's ledger, newest first"""
-        items, next_cursor = services.list_entries(current_user(), args.get("cursor"), args["limit"])
-        return {"items": items, "next_cursor": next_cursor}
+        return services.list_entries(current_actor(), **args)
 
 
 @blp.route("/accounts")
 class Customers(MethodView):
     @blp.arguments(CustomerQueryArgsSchema, location="query")
-    @blp.response(200, CustomerPageSchema)
+    @blp.cursor_page(CustomerSchema)
     def get(self, args):
         """Admins: users and their balances, searchable by e-mail"""
-        items, next_cursor = services.list_customers(current_roles(), args.get("q"), args.get("cursor"),
-                                                     args["limit"])
-        return {"items": items, "next_cursor": next_cursor}
+        return services.list_customers(current_actor(), **args)

@@ -17,10 +17,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from torium_api.database import TimestampMixin, pg_enum
 from torium_api.events.schedule import Period, Reminder
 from torium_api.extensions import db
 from torium_api.groups.models import Group
+from torium_api.orm import TimestampMixin, pg_enum
 from torium_api.users.models import User
 
 

@@ -2,7 +2,7 @@
 
 from flask.views import MethodView
 
-from torium_api.auth import current_user
+from torium_api.auth import current_actor
 from torium_api.database import transaction
 from torium_api.events import blp, services
 from torium_api.events.schemas import (
@@ -30,7 +30,7 @@ class Events(MethodView):
     def get(self, headers, pagination_parameters):
         """The caller's events, soonest first (only a group's with trm-group-id)"""
         page = pagination_parameters
-        items, page.item_count = services.list_events(current_user(), headers.get("group_id"), page.page,
+        items, page.item_count = services.list_events(current_actor(), headers.get("group_id"), page.page,
                                                       page.page_size)
         return items
 
@@ -40,7 +40,7 @@ class Events(MethodView):
     def post(self, headers, data):
         """Create an event in the group (admins and moderators); the creator is a member"""
         with transaction():
-            event = services.create_event(current_user(), headers["group_id"], **data)
+            event = services.create_event(current_actor(), headers["group_id"], **data)
         return {"id": event.id}
 
     @blp.arguments(EventUpdateSchema)
@@ -48,14 +48,14 @@ class Events(MethodView):
     def put(self, data):
         """Edit an event (admins and moderators of its group); its reminder moves with it"""
         with transaction():
-            services.update_event(current_user(), data.pop("id"), **data)
+            services.update_event(current_actor(), data.pop("id"), **data)
 
     @blp.arguments(EventIdSchema)
     @blp.response(200)
     def delete(self, data):
         """Delete an event with its members, comments, reminders and their delivery log (admins)"""
         with transaction():
-            services.delete_event(current_user(), data["id"])
+            services.delete_event(current_actor(), data["id"])
 
 
 @blp.route("/event/notify")
@@ -66,7 +66,7 @@ class NotifyAll(MethodView):
     def post(self, data):
         """Send the event's reminder to all its members now (admins; throttled)"""
         with transaction():
-            services.notify_now(current_user(), data["event_id"])
+            services.notify_now(current_actor(), data["event_id"])
 
 
 @blp.route("/event/comment")
@@ -75,14 +75,14 @@ class Comments(MethodView):
     @blp.response(200, CommentSchema(many=True))
     def get(self, headers):
         """The event's comments, newest first (event members)"""
-        return services.list_comments(current_user(), headers["event_id"])
+        return services.list_comments(current_actor(), headers["event_id"])
 
     @blp.arguments(CommentCreateSchema)
     @blp.response(200, CommentCreatedSchema)
     def post(self, data):
         """Comment on an event (event members); the others get a push"""
         with transaction():
-            comment = services.post_comment(current_user(), **data)
+            comment = services.post_comment(current_actor(), **data)
         return {"events_comments_id": [comment.id]}
 
     @blp.arguments(CommentUpdateSchema)
@@ -90,11 +90,11 @@ class Comments(MethodView):
     def put(self, data):
         """Edit one's own comment"""
         with transaction():
-            services.update_comment(current_user(), data["id"], data["comment"])
+            services.update_comment(current_actor(), data["id"], data["comment"])
 
     @blp.arguments(EventIdSchema)
     @blp.response(200)
     def delete(self, data):
         """Delete one's own comment (group admins: any comment)"""
         with transaction():
-            services.delete_comment(current_user(), data["id"])
+            services.delete_comment(current_actor(), data["id"])

@@ -4,8 +4,8 @@ from datetime import datetime
 from sqlalchemy import DateTime, ForeignKey, Index, String, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from torium_api.database import TimestampMixin, pg_enum
 from torium_api.extensions import db
+from torium_api.orm import TimestampMixin, pg_enum
 from torium_api.users.models import User
 
 

@@ -2,7 +2,7 @@
 
 from flask.views import MethodView
 
-from torium_api.auth import current_user
+from torium_api.auth import current_actor
 from torium_api.database import transaction
 from torium_api.groups import blp, services
 from torium_api.groups.schemas import (
@@ -30,7 +30,7 @@ class Groups(MethodView):
     def get(self, pagination_parameters):
         """The caller's groups, each once, with the caller's role as `status`"""
         page = pagination_parameters
-        items, page.item_count = services.list_groups(current_user(), page.page, page.page_size)
+        items, page.item_count = services.list_groups(current_actor(), page.page, page.page_size)
         return items
 
     @blp.arguments(GroupCreateSchema)
@@ -38,7 +38,7 @@ class Groups(MethodView):
     def post(self, data):
         """Create a group; the caller becomes its admin"""
         with transaction():
-            group = services.create_group(current_user(), **data)
+            group = services.create_group(current_actor(), **data)
         return {"group_id": group.id}
 
     @blp.arguments(GroupUpdateSchema)
@@ -46,7 +46,7 @@ class Groups(MethodView):
     def put(self, data):
         """Rename or re-describe a group (admins)"""
         with transaction():
-            services.update_group(current_user(), data["id"], data["name"], data["description"],
+            services.update_group(current_actor(), data["id"], data["name"], data["description"],
                                   admin_id=data.get("admin_id"))
 
     @blp.arguments(GroupDeleteSchema)
@@ -54,7 +54,7 @@ class Groups(MethodView):
     def delete(self, data):
         """Delete a group and everything in it (admins)"""
         with transaction():
-            services.delete_group(current_user(), data["id"])
+            services.delete_group(current_actor(), data["id"])
 
 
 @blp.route("/groups/invitation")
@@ -62,7 +62,7 @@ class Invitations(MethodView):
     @blp.response(200, InvitationSchema(many=True))
     def get(self):
         """The caller's pending invitations, newest first"""
-        return services.list_invitations(current_user())
+        return services.list_invitations(current_actor())
 
 
 @blp.route("/groups/invitation/count")
@@ -70,7 +70,7 @@ class InvitationCount(MethodView):
     @blp.response(200, InvitationCountSchema)
     def get(self):
         """How many invitations wait for the caller"""
-        return {"count": services.count_invitations(current_user())}
+        return {"count": services.count_invitations(current_actor())}
 
 
 @blp.route("/group/members")
@@ -83,7 +83,7 @@ class Members(MethodView):
     def get(self, headers, pagination_parameters):
         """The group's other members (members only)"""
         page = pagination_parameters
-        items, page.item_count = services.list_members(current_user(), headers["group_id"], page.page,
+        items, page.item_count = services.list_members(current_actor(), headers["group_id"], page.page,
                                                        page.page_size)
         return items
 
@@ -92,14 +92,14 @@ class Members(MethodView):
     def post(self, headers):
         """Invite the user named by trm-user-id (admins and moderators)"""
         with transaction():
-            services.invite_member(current_user(), headers["group_id"], headers["user_id"])
+            services.invite_member(current_actor(), headers["group_id"], headers["user_id"])
 
     @blp.arguments(TargetHeadersSchema, location="headers")
     @blp.response(200)
     def delete(self, headers):
         """Remove the member named by trm-user-id, or leave when it is the caller"""
         with transaction():
-            services.remove_member(current_user(), headers["group_id"], headers["user_id"])
+            services.remove_member(current_actor(), headers["group_id"], headers["user_id"])
 
 
 @blp.route("/group/members/status")
@@ -110,7 +110,7 @@ class InvitationAnswer(MethodView):
     def patch(self, headers, data):
         """Accept (`confirmed`) or reject (`rejected`) the caller's invitation to the group"""
         with transaction():
-            services.answer_invitation(current_user(), headers["group_id"], accept=data["status"] == "confirmed")
+            services.answer_invitation(current_actor(), headers["group_id"], accept=data["status"] == "confirmed")
 
 
 @blp.route("/group/members/role")
@@ -121,4 +121,4 @@ class MemberRole(MethodView):
     def patch(self, headers, data):
         """Set a member's role (admins); a group always keeps an admin"""
         with transaction():
-            services.change_role(current_user(), headers["group_id"], data["user_id"], data["status"])
+            services.change_role(current_actor(), headers["group_id"], data["user_id"], data["status"])

@@ -1,7 +1,9 @@
 """Notifications: deliver a message to a user by SMS (SNS), e-mail (SES) or push (SNS), and log it.
 
-A sink: it imports ``users`` only, and other domains reach it through outbox messages
-(``notifications.requested`` or their own event types), never by calling it inside a request.
+A sink: it imports ``users`` only. Other domains reach it only through outbox messages: a
+``notifications.requested`` message (``request_notification`` adds one to the caller's transaction) or
+their own events it reacts to (``groups.group_deleted``, ``events.event_deleted``: forget the delivery
+log). Nothing calls its services directly; its handlers run in the workers.
 """
 
 import enum

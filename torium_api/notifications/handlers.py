@@ -34,3 +34,12 @@ def on_notification_requested(payload: dict, *, message_id: str) -> None:
         return
     services.deliver(message_id, user, Channel(payload["channel"]), subject=payload["subject"],
                      text=payload["text"], data=payload.get("data"), topic=payload.get("topic"))
+
+
+def on_group_deleted(payload: dict, *, message_id: str) -> None:
+    """A deleted group's delivery log goes too (its events' logs are under its topic)."""
+    services.forget(payload["topic"])
+
+
+def on_event_deleted(payload: dict, *, message_id: str) -> None:
+    services.forget(payload["topic"])

@@ -6,8 +6,8 @@ from sqlalchemy import DateTime, ForeignKey, Index, String, Text, func
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from torium_api.database import pg_enum
 from torium_api.extensions import db
+from torium_api.orm import pg_enum
 
 
 class DeliveryStatus(enum.StrEnum):

@@ -3,10 +3,11 @@
 import functools
 import logging
 
-from torium_api import cursors
+from torium_api.actor import Actor
 from torium_api.extensions import db
 from torium_api.notifications import Channel, senders
 from torium_api.notifications.models import DeliveryStatus, NotificationDelivery
+from torium_api.paging import CursorPage, keyset_page
 from torium_api.users.models import User
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,6 @@ def forget(topic: str) -> None:
     db.session.execute(db.delete(NotificationDelivery).where((NotificationDelivery.topic == topic) | under))
 
 
-def deliveries_for(actor: User, cursor: str | None, limit: int) -> tuple[list[NotificationDelivery], str | None]:
+def deliveries_for(actor: Actor, cursor: str | None = None, limit: int = 20) -> CursorPage:
     query = db.select(NotificationDelivery).where(NotificationDelivery.user_id == actor.id)
-    return cursors.page_by_id(query, NotificationDelivery.id, "deliveries", cursor, limit)
+    return keyset_page(query, "deliveries", cursor, limit, id_column=NotificationDelivery.id)

@@ -2,16 +2,16 @@
 
 from flask.views import MethodView
 
-from torium_api.auth import current_user
+from torium_api.auth import current_actor
 from torium_api.notifications import blp, services
-from torium_api.notifications.schemas import DeliveryPageSchema, DeliveryQueryArgsSchema
+from torium_api.notifications.schemas import DeliverySchema
+from torium_api.paging import CursorPageArgsSchema
 
 
 @blp.route("/notifications")
 class Deliveries(MethodView):
-    @blp.arguments(DeliveryQueryArgsSchema, location="query")
-    @blp.response(200, DeliveryPageSchema)
+    @blp.arguments(CursorPageArgsSchema, location="query")
+    @blp.cursor_page(DeliverySchema)
     def get(self, args):
         """The caller's delivery log, newest first (codes are redacted)"""
-        items, next_cursor = services.deliveries_for(current_user(), args.get("cursor"), args["limit"])
-        return {"items": items, "next_cursor": next_cursor}
+        return services.deliveries_for(current_actor(), **args)

@@ -5,8 +5,8 @@ from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Index,
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from torium_api.database import TimestampMixin, pg_enum
 from torium_api.extensions import db
+from torium_api.orm import TimestampMixin, pg_enum
 
 
 class OrderStatus(enum.StrEnum):
@@ -21,6 +21,8 @@ class OrderStatus(enum.StrEnum):
 
 
 IN_PROGRESS = (OrderStatus.PENDING, OrderStatus.RESERVED, OrderStatus.PAID)
+MAX_QUANTITY = 1000  # per product in one order
+MAX_LINES = 50
 
 
 class FailureReason(enum.StrEnum):

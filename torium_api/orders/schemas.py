@@ -1,11 +1,9 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from torium_api.fields import StrictSchema, cursor_field
-from torium_api.orders.models import OrderStatus
-
-MAX_QUANTITY = 1000
-MAX_LINES = 50
+from torium_api.fields import StrictSchema
+from torium_api.orders.models import MAX_LINES, MAX_QUANTITY, OrderStatus
+from torium_api.paging import cursor_field, limit_field
 
 
 class LineCreateSchema(StrictSchema):
@@ -59,13 +57,8 @@ class OrderSchema(ma.Schema):
 class OrderQueryArgsSchema(ma.Schema):
     status = ma.fields.Enum(OrderStatus, by_value=True)
     cursor = cursor_field()
-    limit = ma.fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    limit = limit_field()
 
 
 class AdminOrderQueryArgsSchema(OrderQueryArgsSchema):
     user_id = ma.fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
-
-
-class OrderPageSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(OrderSchema), required=True)
-    next_cursor = ma.fields.String(required=True, allow_none=True)

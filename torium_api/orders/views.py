@@ -3,7 +3,7 @@
 from flask import current_app
 from flask.views import MethodView
 
-from torium_api.auth import current_roles, current_user
+from torium_api.auth import current_actor
 from torium_api.database import transaction
 from torium_api.extensions import limiter
 from torium_api.idempotency import DOC as IDEMPOTENCY_DOC
@@ -12,7 +12,6 @@ from torium_api.orders import blp, services
 from torium_api.orders.schemas import (
     AdminOrderQueryArgsSchema,
     OrderCreateSchema,
-    OrderPageSchema,
     OrderQueryArgsSchema,
     OrderSchema,
 )
@@ -21,11 +20,10 @@ from torium_api.orders.schemas import (
 @blp.route("/orders")
 class Orders(MethodView):
     @blp.arguments(OrderQueryArgsSchema, location="query")
-    @blp.response(200, OrderPageSchema)
+    @blp.cursor_page(OrderSchema)
     def get(self, args):
         """The caller's orders, newest first (filter by `status`)"""
-        items, next_cursor = services.list_orders(current_user(), current_roles(), **args)
-        return {"items": items, "next_cursor": next_cursor}
+        return services.list_orders(current_actor(), **args)
 
     @limiter.limit(lambda: current_app.config["RATELIMIT_ORDERS"])
     @idempotent
@@ -36,7 +34,7 @@ class Orders(MethodView):
     def post(self, data):
         """Place an order: priced from the catalogue, then reserved, charged and shipped in the background"""
         with transaction():
-            order = services.place_order(current_user(), **data)
+            order = services.place_order(current_actor(), **data)
         return order, {"Location": f"/orders/{order.id}"}
 
 
@@ -45,7 +43,7 @@ class OrderById(MethodView):
     @blp.response(200, OrderSchema)
     def get(self, order_id):
         """One order (its owner or an admin); poll it to follow fulfilment"""
-        return services.get_order(current_user(), current_roles(), order_id)
+        return services.get_order(current_actor(), order_id)
 
 
 @blp.route("/orders/<int:order_id>/cancel")
@@ -55,7 +53,7 @@ class CancelOrder(MethodView):
     def post(self, order_id):
         """Cancel before completion; a paid order is refunded and restocked at once"""
         with transaction():
-            return services.cancel_order(current_user(), order_id)
+            return services.cancel_order(current_actor(), order_id)
 
 
 @blp.route("/orders/<int:order_id>/receipt")
@@ -64,14 +62,13 @@ class OrderReceipt(MethodView):
     def post(self, order_id):
         """Confirm the order arrived"""
         with transaction():
-            return services.confirm_receipt(current_user(), order_id)
+            return services.confirm_receipt(current_actor(), order_id)
 
 
 @blp.route("/admin/orders")
 class AllOrders(MethodView):
     @blp.arguments(AdminOrderQueryArgsSchema, location="query")
-    @blp.response(200, OrderPageSchema)
+    @blp.cursor_page(OrderSchema)
     def get(self, args):
         """Admins: every order, newest first (filter by `status`, `user_id`)"""
-        items, next_cursor = services.list_orders(current_user(), current_roles(), everyone=True, **args)
-        return {"items": items, "next_cursor": next_cursor}
+        return services.list_orders(current_actor(), everyone=True, **args)

@@ -4,7 +4,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 from flask import current_app
 
 from torium_api import aws
-from torium_api.errors import NotFound
 from torium_api.extensions import db
 from torium_api.organizations.models import Organization
 
@@ -19,13 +18,6 @@ def list_organizations() -> list[dict]:
 
 def find_organization(organization_id: int) -> Organization | None:
     return db.session.get(Organization, organization_id)
-
-
-def get_organization(organization_id: int) -> Organization:
-    organization = find_organization(organization_id)
-    if organization is None:
-        raise NotFound("Organization not found")
-    return organization
 
 
 def _logo_link(organization: Organization) -> str | None:

@@ -6,8 +6,7 @@ committed rows to SQS; a rolled-back transaction therefore emits nothing.
 
 import uuid
 
-from flask import g, has_request_context
-
+from torium_api import correlation
 from torium_api.extensions import db
 from torium_api.outbox.models import OutboxMessage
 from torium_api.queues import Queue
@@ -18,7 +17,7 @@ def emit(type: str, payload: dict, *, queue: Queue, group_id: str | None = None)
         raise ValueError(f"{queue.key} is a FIFO queue: emit() needs a group_id (the aggregate)")
     message = OutboxMessage(
         id=uuid.uuid4(), type=type, queue=queue.key, group_id=group_id, payload=payload,
-        request_id=getattr(g, "request_id", None) if has_request_context() else None,
+        request_id=correlation.current(),
     )
     db.session.add(message)
     return message.id

@@ -11,7 +11,7 @@ import json
 import logging
 import time
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from botocore.exceptions import BotoCoreError, ClientError
 from flask import current_app
@@ -56,10 +56,9 @@ def _publish(queue: queues.Queue, rows: list[OutboxMessage]) -> int:
             _reschedule(row, f"{type(exc).__name__}: {exc}")
         log.warning("relay: SQS unavailable, %d messages rescheduled", len(rows), extra={"queue": queue.key})
         return 0
-    now = datetime.now(UTC)
     for ok in response.get("Successful", []):
         row = rows[int(ok["Id"])]
-        row.sent_at = now
+        row.sent_at = db.func.now()
         log.info("message published", extra={"message_id": str(row.id), "type": row.type, "queue": queue.key,
                                               "request_id": row.request_id, "attempts": row.attempts})
     for failed in response.get("Failed", []):  # boto3 does not raise on partial failure
@@ -87,14 +86,14 @@ def _entry(queue: queues.Queue, index: int, row: OutboxMessage) -> dict:
 def _reschedule(row: OutboxMessage, error: str) -> None:
     row.attempts += 1
     delay = min(2 ** row.attempts, MAX_BACKOFF_SECONDS)
-    row.available_at = datetime.now(UTC) + timedelta(seconds=delay)
+    row.available_at = db.func.now() + timedelta(seconds=delay)
     row.last_error = error[:1000]
 
 
 def purge_sent(older_than: timedelta = timedelta(days=7)) -> int:
     """Delete rows published long ago (the relay keeps the table small)."""
     result = db.session.execute(
-        db.delete(OutboxMessage).where(OutboxMessage.sent_at < datetime.now(UTC) - older_than)
+        db.delete(OutboxMessage).where(OutboxMessage.sent_at < db.func.now() - older_than)
     )
     return result.rowcount
 

@@ -15,11 +15,13 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from torium_api.database import TimestampMixin
 from torium_api.extensions import db
+from torium_api.orm import TimestampMixin
 from torium_api.users.models import User
 
 LISTED = text("active AND deleted_at IS NULL")
+MAX_PRICE_CENTS = 10**10
+MAX_STOCK = 1_000_000
 
 
 class Product(TimestampMixin, db.Model):

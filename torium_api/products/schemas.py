@@ -1,10 +1,10 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from torium_api.fields import StrictBoolean, StrictSchema, cursor_field
+from torium_api.fields import StrictBoolean, StrictSchema
+from torium_api.paging import cursor_field, limit_field
+from torium_api.products.models import MAX_PRICE_CENTS, MAX_STOCK
 
-MAX_PRICE_CENTS = 10**10
-MAX_STOCK = 1_000_000
 CATEGORY = validate.Regexp(r"^[a-z0-9][a-z0-9 -]{0,49}$", error="Lower-case letters, digits, spaces or dashes.")
 SORTS = ("newest", "price_asc", "price_desc", "name")
 HTTPS_URL = {"format": "uri", "pattern": "^https://[A-Za-z0-9.-]+\\.[A-Za-z]{2,}(/[A-Za-z0-9._~/-]*)?$"}
@@ -53,7 +53,7 @@ class ProductQueryArgsSchema(ma.Schema):
                                          metadata={"description": "Admins: all; sellers: their own"})
     sort = ma.fields.String(load_default="newest", validate=validate.OneOf(SORTS))
     cursor = cursor_field()
-    limit = ma.fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    limit = limit_field()
 
 
 class ProductSchema(ma.Schema):
@@ -72,12 +72,6 @@ class ProductSchema(ma.Schema):
     version = ma.fields.Integer(required=True, metadata={"description": "Also the ETag: \"<id>-<version>\""})
     created_at = ma.fields.DateTime(required=True)
     updated_at = ma.fields.DateTime(required=True)
-
-
-class ProductPageSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(ProductSchema), required=True)
-    next_cursor = ma.fields.String(required=True, allow_none=True,
-                                   metadata={"description": "Pass as `cursor` for the next page; null at the end"})
 
 
 class ImageUploadSchema(ma.Schema):

@@ -4,9 +4,10 @@ import uuid
 
 from botocore.exceptions import BotoCoreError
 from flask import current_app
-from sqlalchemy import and_, func, tuple_
+from sqlalchemy import and_, func
 
-from torium_api import aws, clock, cursors
+from torium_api import aws, clock
+from torium_api.actor import Actor
 from torium_api.errors import (
     Forbidden,
     Invalid,
@@ -16,11 +17,9 @@ from torium_api.errors import (
     ServiceUnavailable,
 )
 from torium_api.extensions import db
-from torium_api.products.models import Product
-from torium_api.products.schemas import MAX_STOCK
-from torium_api.users.models import User
+from torium_api.paging import CursorPage, keyset_page
+from torium_api.products.models import MAX_STOCK, Product
 
-STAFF = frozenset({"admin", "seller"})
 _SORTS = {
     "newest": (Product.created_at, False),
     "price_asc": (Product.price_cents, True),
@@ -34,12 +33,12 @@ def _listed():
     return and_(Product.active, Product.deleted_at.is_(None))
 
 
-def _manages(actor: User, roles: frozenset, product: Product) -> bool:
-    return "admin" in roles or ("seller" in roles and product.seller_id == actor.id)
+def _manages(actor: Actor, product: Product) -> bool:
+    return actor.is_admin or (actor.is_seller and product.seller_id == actor.id)
 
 
-def create_product(actor: User, roles: frozenset, **fields) -> Product:
-    if not roles & STAFF:
+def create_product(actor: Actor, **fields) -> Product:
+    if not (actor.is_admin or actor.is_seller):
         raise Forbidden("Only sellers and admins can create products")
     product = Product(seller_id=actor.id, currency=current_app.config["CURRENCY"], **fields)
     db.session.add(product)
@@ -47,18 +46,18 @@ def create_product(actor: User, roles: frozenset, **fields) -> Product:
     return product
 
 
-def get_product(actor: User, roles: frozenset, product_id: int, *, for_update: bool = False) -> Product:
+def get_product(actor: Actor, product_id: int, *, for_update: bool = False) -> Product:
     """Listed products are visible to everyone; unlisted ones only to who manages them."""
     query = db.select(Product).where(Product.id == product_id)
     product = db.session.scalar(query.with_for_update(of=Product) if for_update else query)
-    if product is None or not (product.active and product.deleted_at is None or _manages(actor, roles, product)):
+    if product is None or not (product.active and product.deleted_at is None or _manages(actor, product)):
         raise NotFound("Product not found")
     return product
 
 
-def _managed(actor: User, roles: frozenset, product_id: int, if_match: str | None) -> Product:
-    product = get_product(actor, roles, product_id, for_update=True)
-    if not _manages(actor, roles, product):
+def _managed(actor: Actor, product_id: int, if_match: str | None) -> Product:
+    product = get_product(actor, product_id, for_update=True)
+    if not _manages(actor, product):
         raise Forbidden("Only the product's seller or an admin can change it")
     if if_match is None:
         raise PreconditionRequired()
@@ -67,8 +66,8 @@ def _managed(actor: User, roles: frozenset, product_id: int, if_match: str | Non
     return product
 
 
-def update_product(actor: User, roles: frozenset, product_id: int, if_match: str | None, **fields) -> Product:
-    product = _managed(actor, roles, product_id, if_match)
+def update_product(actor: Actor, product_id: int, if_match: str | None, **fields) -> Product:
+    product = _managed(actor, product_id, if_match)
     if product.deleted_at is not None:
         raise NotFound("Product not found")
     for name, value in fields.items():
@@ -77,17 +76,17 @@ def update_product(actor: User, roles: frozenset, product_id: int, if_match: str
     return product
 
 
-def delete_product(actor: User, roles: frozenset, product_id: int, if_match: str | None) -> Product:
+def delete_product(actor: Actor, product_id: int, if_match: str | None) -> Product:
     """Soft delete: open orders keep their reference and fail checkout with "unavailable"."""
-    product = _managed(actor, roles, product_id, if_match or "*")
+    product = _managed(actor, product_id, if_match or "*")
     product.deleted_at, product.active = clock.now(), False
     product.version += 1
     return product
 
 
-def restock(actor: User, roles: frozenset, product_id: int, quantity: int) -> Product:
-    product = get_product(actor, roles, product_id)
-    if not _manages(actor, roles, product):
+def restock(actor: Actor, product_id: int, quantity: int) -> Product:
+    product = get_product(actor, product_id)
+    if not _manages(actor, product):
         raise Forbidden("Only the product's seller or an admin can restock it")
     updated = db.session.execute(
         db.update(Product).where(Product.id == product_id, Product.stock + quantity <= MAX_STOCK)
@@ -98,30 +97,21 @@ def restock(actor: User, roles: frozenset, product_id: int, quantity: int) -> Pr
     return product
 
 
-def list_products(actor: User, roles: frozenset, *, sort: str, limit: int, cursor: str | None = None,
-                  include_inactive: bool = False, **filters) -> tuple[list[Product], str | None]:
-    """One page (keyset: a page costs the same at row 100 or 100,000) and the cursor of the next one."""
-    query = db.select(Product).where(*_filters(actor, roles, include_inactive, **filters))
+def list_products(actor: Actor, *, sort: str, limit: int, cursor: str | None = None,
+                  include_inactive: bool = False, **filters) -> CursorPage:
+    """One keyset page, sorted by ``sort``; the cursor belongs to that sort."""
+    query = db.select(Product).where(*_filters(actor, include_inactive, **filters))
     column, ascending = _SORTS[sort]
-    if cursor:
-        value, last_id = cursors.decode(cursor, sort)
-        after = tuple_(column, Product.id) > tuple_(value, last_id) if ascending \
-            else tuple_(column, Product.id) < tuple_(value, last_id)
-        query = query.where(after)
-    order = (column.asc(), Product.id.asc()) if ascending else (column.desc(), Product.id.desc())
-    rows = db.session.scalars(query.order_by(*order).limit(limit + 1)).all()
-    page = list(rows[:limit])
-    next_cursor = cursors.encode(sort, getattr(page[-1], column.key), page[-1].id) if len(rows) > limit else None
-    return page, next_cursor
+    return keyset_page(query, sort, cursor, limit, id_column=Product.id, sort_column=column, ascending=ascending)
 
 
-def _filters(actor, roles, include_inactive, q=None, category=None, seller_id=None, min_price=None,
+def _filters(actor, include_inactive, q=None, category=None, seller_id=None, min_price=None,
              max_price=None, in_stock=None) -> list:
     conditions = []
     if not include_inactive:
         conditions.append(_listed())
-    elif "admin" not in roles:
-        if "seller" not in roles:
+    elif not actor.is_admin:
+        if not actor.is_seller:
             raise Forbidden("Only sellers and admins can list unlisted products")
         conditions.append(Product.seller_id == actor.id)
     if q:
@@ -136,10 +126,10 @@ def _filters(actor, roles, include_inactive, q=None, category=None, seller_id=No
     return conditions
 
 
-def image_upload_url(actor: User, roles: frozenset, product_id: int, content_type: str = "image/jpeg") -> dict:
+def image_upload_url(actor: Actor, product_id: int, content_type: str = "image/jpeg") -> dict:
     """A presigned S3 PUT for the product's image (no network call: presigning is local)."""
-    product = get_product(actor, roles, product_id)
-    if not _manages(actor, roles, product):
+    product = get_product(actor, product_id)
+    if not _manages(actor, product):
         raise Forbidden("Only the product's seller or an admin can change its image")
     bucket, key = current_app.config["PRODUCT_IMAGE_BUCKET"], f"products/{product.id}/{uuid.uuid4().hex}.jpg"
     try:

@@ -3,7 +3,7 @@
 from flask import request
 from flask.views import MethodView
 
-from torium_api.auth import current_roles, current_user
+from torium_api.auth import current_actor
 from torium_api.database import transaction
 from torium_api.idempotency import DOC as IDEMPOTENCY_DOC
 from torium_api.idempotency import idempotent
@@ -11,7 +11,6 @@ from torium_api.products import blp, services
 from torium_api.products.schemas import (
     ImageUploadSchema,
     ProductCreateSchema,
-    ProductPageSchema,
     ProductQueryArgsSchema,
     ProductSchema,
     ProductUpdateSchema,
@@ -29,11 +28,10 @@ def _with_etag(product):
 @blp.route("/products")
 class Products(MethodView):
     @blp.arguments(ProductQueryArgsSchema, location="query")
-    @blp.response(200, ProductPageSchema)
+    @blp.cursor_page(ProductSchema, description="Pass as `cursor` for the next page; null at the end")
     def get(self, args):
         """Search and list products (keyset pages: pass `next_cursor` back as `cursor`)"""
-        items, next_cursor = services.list_products(current_user(), current_roles(), **args)
-        return {"items": items, "next_cursor": next_cursor}
+        return services.list_products(current_actor(), **args)
 
     @idempotent
     @blp.arguments(ProductCreateSchema)
@@ -42,7 +40,7 @@ class Products(MethodView):
     def post(self, data):
         """Create a product (sellers and admins); the caller is its seller"""
         with transaction():
-            product = services.create_product(current_user(), current_roles(), **data)
+            product = services.create_product(current_actor(), **data)
         return product, {"ETag": product.etag, "Location": f"/products/{product.id}"}
 
 
@@ -51,7 +49,7 @@ class ProductById(MethodView):
     @blp.response(200, ProductSchema)
     def get(self, product_id):
         """One product, with its ETag"""
-        return _with_etag(services.get_product(current_user(), current_roles(), product_id))
+        return _with_etag(services.get_product(current_actor(), product_id))
 
     @blp.arguments(ProductUpdateSchema)
     @blp.response(200, ProductSchema)
@@ -61,7 +59,7 @@ class ProductById(MethodView):
     def patch(self, data, product_id):
         """Change a product (its seller or an admin); needs If-Match"""
         with transaction():
-            product = services.update_product(current_user(), current_roles(), product_id,
+            product = services.update_product(current_actor(), product_id,
                                               request.headers.get("If-Match"), **data)
         return _with_etag(product)
 
@@ -69,7 +67,7 @@ class ProductById(MethodView):
     def delete(self, product_id):
         """Soft-delete a product (its seller or an admin); If-Match is honoured when sent"""
         with transaction():
-            product = services.delete_product(current_user(), current_roles(), product_id,
+            product = services.delete_product(current_actor(), product_id,
                                               request.headers.get("If-Match"))
         return _with_etag(product)
 
@@ -81,7 +79,7 @@ class Restock(MethodView):
     def post(self, data, product_id):
         """Add stock (its seller or an admin)"""
         with transaction():
-            product = services.restock(current_user(), current_roles(), product_id, data["quantity"])
+            product = services.restock(current_actor(), product_id, data["quantity"])
         return _with_etag(product)
 
 
@@ -90,4 +88,4 @@ class ImageUpload(MethodView):
     @blp.response(200, ImageUploadSchema)
     def post(self, product_id):
         """A presigned S3 URL to upload the product's image to"""
-        return services.image_upload_url(current_user(), current_roles(), product_id)
+        return services.image_upload_url(current_actor(), product_id)

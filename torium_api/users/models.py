@@ -4,9 +4,9 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from torium_api.database import TimestampMixin, pg_enum
 from torium_api.extensions import db
 from torium_api.organizations.models import Organization
+from torium_api.orm import TimestampMixin, pg_enum
 
 
 class ReminderPreference(enum.StrEnum):

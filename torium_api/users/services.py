@@ -4,7 +4,7 @@ import hashlib
 import hmac
 import logging
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -12,7 +12,8 @@ from flask import current_app
 from sqlalchemy import bindparam, func
 from sqlalchemy.dialects.postgresql import insert
 
-from torium_api import aws, queues
+from torium_api import aws, clock, queues
+from torium_api.actor import Actor
 from torium_api.errors import DomainError, Invalid, NotFound, ServiceUnavailable, TooManyRequests
 from torium_api.extensions import db
 from torium_api.organizations import services as organizations
@@ -28,10 +29,6 @@ class WrongCode(DomainError):
     status_code = 422
     message = "Wrong or expired confirmation code"
     commit_anyway = True
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 # --- provisioning -------------------------------------------------------------------------
@@ -67,16 +64,17 @@ def _email_from_cognito(access_token: str) -> str:
 
 # --- profile ------------------------------------------------------------------------------
 
-def update_preferences(actor: User, reminder_preferences: ReminderPreference | None = None,
+def update_preferences(actor: Actor, reminder_preferences: ReminderPreference | None = None,
                        timezone: str | None = None) -> User:
-    if reminder_preferences is ReminderPreference.SMS and not actor.mobile_number:
+    user = actor.user
+    if reminder_preferences is ReminderPreference.SMS and not user.mobile_number:
         raise Invalid("Verify a mobile number before choosing SMS",
                       errors={"reminder_preferences": ["SMS needs a verified mobile number."]})
     if reminder_preferences is not None:
-        actor.reminder_preferences = reminder_preferences
+        user.reminder_preferences = reminder_preferences
     if timezone is not None:
-        actor.timezone = timezone
-    return actor
+        user.timezone = timezone
+    return user
 
 
 def zone_of(user: User) -> ZoneInfo:
@@ -84,27 +82,28 @@ def zone_of(user: User) -> ZoneInfo:
     return ZoneInfo(user.timezone or current_app.config["DEFAULT_TIMEZONE"])
 
 
-def set_organization(actor: User, organization_id: int | None) -> User:
+def set_organization(actor: Actor, organization_id: int | None) -> User:
     if organization_id is not None and organizations.find_organization(organization_id) is None:
         raise Invalid("Unknown organization", errors={"organization_id": ["Unknown organization."]})
-    actor.organization_id = organization_id
-    return actor
+    actor.user.organization_id = organization_id
+    return actor.user
 
 
-def set_device_token(actor: User, device_token: str | None) -> User:
+def set_device_token(actor: Actor, device_token: str | None) -> User:
     """Store the FCM token; the worker turns it into an SNS platform endpoint (no AWS call here)."""
-    if device_token == actor.device_token:
-        return actor
-    actor.device_token = device_token
+    user = actor.user
+    if device_token == user.device_token:
+        return user
+    user.device_token = device_token
     if device_token is None:
-        actor.device_arn = None
+        user.device_arn = None
     else:
-        emit("users.device_registered", {"user_id": actor.id, "device_token": device_token},
+        emit("users.device_registered", {"user_id": user.id, "device_token": device_token},
              queue=queues.NOTIFICATIONS)
-    return actor
+    return user
 
 
-def find_user_id_by_email(email: str) -> int:
+def get_user_id_by_email(email: str) -> int:
     user_id = db.session.scalar(
         db.select(User.id).where(func.lower(User.email) == email.strip().lower()).order_by(User.id.desc()).limit(1)
     )
@@ -135,11 +134,11 @@ def _hash_code(salt: str, code: str) -> str:
     return hashlib.sha256(f"{salt}:{code}".encode()).hexdigest()
 
 
-def request_mobile_verification(actor: User, mobile_number: str) -> MobileVerification:
+def request_mobile_verification(actor: Actor, mobile_number: str) -> MobileVerification:
     config = current_app.config
     db.session.execute(db.select(User.id).where(User.id == actor.id).with_for_update())  # serialise per user
     recent = db.session.scalar(db.select(func.count(MobileVerification.id)).where(
-        MobileVerification.user_id == actor.id, MobileVerification.created_at > now() - timedelta(hours=1)))
+        MobileVerification.user_id == actor.id, MobileVerification.created_at > clock.now() - timedelta(hours=1)))
     if recent >= config["MOBILE_CODES_PER_HOUR"]:
         raise TooManyRequests("Too many verification codes requested; try again later",
                               headers={"Retry-After": "3600"})
@@ -147,7 +146,7 @@ def request_mobile_verification(actor: User, mobile_number: str) -> MobileVerifi
     code, salt = f"{secrets.randbelow(10**6):06d}", secrets.token_hex(16)
     verification = MobileVerification(
         user_id=actor.id, mobile_number=mobile_number, code_salt=salt, code_hash=_hash_code(salt, code),
-        expires_at=now() + timedelta(seconds=config["MOBILE_CODE_TTL_SECONDS"]),
+        expires_at=clock.now() + timedelta(seconds=config["MOBILE_CODE_TTL_SECONDS"]),
     )
     db.session.add(verification)
     emit("users.mobile_verification_requested",
@@ -156,25 +155,25 @@ def request_mobile_verification(actor: User, mobile_number: str) -> MobileVerifi
     return verification
 
 
-def _close_open_verifications(actor: User) -> None:
+def _close_open_verifications(actor: Actor) -> None:
     db.session.execute(db.update(MobileVerification).where(
-        MobileVerification.user_id == actor.id, MobileVerification.closed_at.is_(None)).values(closed_at=now()))
+        MobileVerification.user_id == actor.id, MobileVerification.closed_at.is_(None)).values(closed_at=clock.now()))
 
 
-def confirm_mobile(actor: User, code: str) -> User:
+def confirm_mobile(actor: Actor, code: str) -> User:
     max_attempts = current_app.config["MOBILE_CODE_MAX_ATTEMPTS"]
     verification = db.session.scalar(
         db.select(MobileVerification).where(MobileVerification.user_id == actor.id,
                                             MobileVerification.closed_at.is_(None))
         .order_by(MobileVerification.id.desc()).limit(1).with_for_update())
-    if verification is None or not verification.is_open(now(), max_attempts):
+    if verification is None or not verification.is_open(clock.now(), max_attempts):
         raise WrongCode()
     verification.attempts += 1
     if not hmac.compare_digest(verification.code_hash, _hash_code(verification.code_salt, code)):
         if verification.attempts >= max_attempts:
-            verification.closed_at = now()
+            verification.closed_at = clock.now()
         raise WrongCode()
-    verification.closed_at = verification.confirmed_at = now()
-    actor.mobile_number = verification.mobile_number
-    actor.reminder_preferences = ReminderPreference.SMS
-    return actor
+    verification.closed_at = verification.confirmed_at = clock.now()
+    actor.user.mobile_number = verification.mobile_number
+    actor.user.reminder_preferences = ReminderPreference.SMS
+    return actor.user

@@ -1,7 +1,7 @@
 from flask import current_app
 from flask.views import MethodView
 
-from torium_api.auth import current_user
+from torium_api.auth import current_actor
 from torium_api.database import transaction
 from torium_api.extensions import limiter
 from torium_api.users import blp, services
@@ -32,7 +32,7 @@ class Profile(MethodView):
     @blp.response(200, UserSchema)
     def get(self):
         """The caller's profile (contract route 22)"""
-        return current_user()
+        return current_actor().user
 
 
 @blp.route("/users/preferences")
@@ -42,7 +42,7 @@ class Preferences(MethodView):
     def patch(self, data):
         """Choose how reminders reach the caller (SMS needs a verified number) and/or the caller's time zone"""
         with transaction():
-            services.update_preferences(current_user(), **data)
+            services.update_preferences(current_actor(), **data)
 
 
 @blp.route("/users/mobile")
@@ -53,14 +53,14 @@ class Mobile(MethodView):
     def post(self, data):
         """Send a 6-digit verification code by SMS to a new number"""
         with transaction():
-            services.request_mobile_verification(current_user(), **data)
+            services.request_mobile_verification(current_actor(), **data)
 
     @blp.arguments(MobileConfirmSchema)
     @blp.response(200)
     def patch(self, data):
         """Confirm the number with the code; it becomes the caller's number and SMS their preference"""
         with transaction():
-            services.confirm_mobile(current_user(), **data)
+            services.confirm_mobile(current_actor(), **data)
 
 
 @blp.route("/users/organization")
@@ -70,7 +70,7 @@ class UserOrganization(MethodView):
     def patch(self, data):
         """Set (or with null, clear) the caller's organization"""
         with transaction():
-            services.set_organization(current_user(), **data)
+            services.set_organization(current_actor(), **data)
 
 
 @blp.route("/users/device")
@@ -80,7 +80,7 @@ class Device(MethodView):
     def patch(self, data):
         """Register the caller's FCM device token for push notifications"""
         with transaction():
-            services.set_device_token(current_user(), **data)
+            services.set_device_token(current_actor(), **data)
 
 
 @blp.route("/users/email")
@@ -93,5 +93,5 @@ class UserByEmail(MethodView):
     @blp.alt_response(429, description="Too many look-ups")
     def get(self, headers):
         """Find a user's id by exact e-mail (header trm-email), to invite them; rate-limited"""
-        return {"user_id": services.find_user_id_by_email(headers["email"])}
+        return {"user_id": services.get_user_id_by_email(headers["email"])}
 

@@ -21,6 +21,8 @@ HANDLERS = {
     "users.mobile_verification_requested": notifications.on_mobile_verification_requested,
     "users.device_registered": notifications.on_device_registered,
     "notifications.requested": notifications.on_notification_requested,
+    "groups.group_deleted": notifications.on_group_deleted,
+    "events.event_deleted": notifications.on_event_deleted,
     "groups.invitation_sent": groups.on_invitation_sent,
     "events.reminder_due": events.on_reminder_due,
     "events.comment_posted": events.on_comment_posted,

@@ -11,13 +11,13 @@ message that cannot be parsed, or has no handler, goes to the DLQ at once.
 import json
 import logging
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from botocore.exceptions import BotoCoreError, ClientError
 from flask import current_app
 from sqlalchemy.dialects.postgresql import insert
 
-from torium_api import aws, queues
+from torium_api import aws, correlation, queues
 from torium_api.database import transaction
 from torium_api.extensions import db
 from torium_api.outbox.models import ProcessedMessage
@@ -68,7 +68,7 @@ def handle(queue: queues.Queue, message: dict, handlers: dict, give_up: dict | N
     request_id = message.get("MessageAttributes", {}).get("request_id", {}).get("StringValue")
     extra = {"message_id": envelope["id"], "type": envelope["type"], "queue": queue.key, "request_id": request_id}
     try:
-        with transaction():
+        with correlation.bound(request_id), transaction():  # what the handler emits keeps the request's id
             if not _claim(envelope):
                 outcome = "duplicate"
             else:
@@ -149,5 +149,4 @@ def release(queue: queues.Queue, messages: list[dict]) -> None:
 
 def purge_processed(older_than: timedelta = timedelta(days=15)) -> None:
     """Dedupe records outlive the DLQ retention (14 days), so a redriven message is still recognised."""
-    cutoff = datetime.now(UTC) - older_than
-    db.session.execute(db.delete(ProcessedMessage).where(ProcessedMessage.processed_at < cutoff))
+    db.session.execute(db.delete(ProcessedMessage).where(ProcessedMessage.processed_at < db.func.now() - older_than))

@@ -9,7 +9,7 @@ Jobs that process many items (reminders) claim those items with SKIP LOCKED too.
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import DateTime, String
 from sqlalchemy.dialects.postgresql import insert
@@ -38,9 +38,8 @@ class PeriodicJob:
 
 def tick(jobs: list[PeriodicJob]) -> list[str]:
     """Run the jobs that are due and not claimed by another worker. Returns the names run."""
-    now = datetime.now(UTC)
     with transaction():
-        rows = [{"name": job.name, "next_run_at": now} for job in jobs]
+        rows = [{"name": job.name, "next_run_at": db.func.now()} for job in jobs]
         if rows:
             db.session.execute(insert(ScheduledJob).values(rows).on_conflict_do_nothing())
     ran = []
@@ -61,8 +60,8 @@ def _run_if_due(job: PeriodicJob) -> bool:
             if row is None:
                 return False
             job.run()
-            row.last_run_at = datetime.now(UTC)
-            row.next_run_at = row.last_run_at + job.every
+            row.last_run_at = db.func.now()
+            row.next_run_at = db.func.now() + job.every
         log.info("periodic job ran", extra={"job": job.name})
         return True
     except Exception:

@@ -3,6 +3,7 @@
 from datetime import datetime
 
 from torium_api import clock, queues
+from torium_api.actor import Actor
 from torium_api.errors import Forbidden, NotFound
 from torium_api.events.models import Event, EventComment, EventMember
 from torium_api.events.services.events import get_event_for_member
@@ -11,7 +12,6 @@ from torium_api.groups import services as groups
 from torium_api.groups.models import Role
 from torium_api.notifications import Channel, request_notification
 from torium_api.outbox import emit
-from torium_api.users.models import User
 
 COMMENT_NOT_FOUND = "Comment not found"
 _UNITS = (("y", 365 * 86400), ("mon", 30 * 86400), ("w", 7 * 86400), ("d", 86400), ("h", 3600), ("min", 60),
@@ -28,7 +28,7 @@ def age(created_at: datetime, now: datetime) -> str:
     return "0s ago"
 
 
-def post_comment(actor: User, event_id: int, comment: str) -> EventComment:
+def post_comment(actor: Actor, event_id: int, comment: str) -> EventComment:
     event = get_event_for_member(actor, event_id)
     posted = EventComment(event_id=event.id, user_id=actor.id, comment=comment)
     db.session.add(posted)
@@ -37,7 +37,7 @@ def post_comment(actor: User, event_id: int, comment: str) -> EventComment:
     return posted
 
 
-def list_comments(actor: User, event_id: int) -> list[dict]:
+def list_comments(actor: Actor, event_id: int) -> list[dict]:
     get_event_for_member(actor, event_id)
     comments = db.session.scalars(db.select(EventComment).where(EventComment.event_id == event_id)
                                   .order_by(EventComment.created_at.desc(), EventComment.id.desc())).all()
@@ -46,15 +46,15 @@ def list_comments(actor: User, event_id: int) -> list[dict]:
              "comment": c.comment, "event_timestamp": age(c.created_at, now)} for c in comments]
 
 
-def _visible_comment(actor: User, comment_id: int) -> EventComment:
+def _get_comment(comment_id: int) -> EventComment:
     comment = db.session.get(EventComment, comment_id)
     if comment is None:
         raise NotFound(COMMENT_NOT_FOUND)
     return comment
 
 
-def update_comment(actor: User, comment_id: int, comment: str) -> EventComment:
-    existing = _visible_comment(actor, comment_id)
+def update_comment(actor: Actor, comment_id: int, comment: str) -> EventComment:
+    existing = _get_comment(comment_id)
     get_event_for_member(actor, existing.event_id)
     if existing.user_id != actor.id:
         raise Forbidden("Only the author can edit a comment")
@@ -62,8 +62,8 @@ def update_comment(actor: User, comment_id: int, comment: str) -> EventComment:
     return existing
 
 
-def delete_comment(actor: User, comment_id: int) -> None:
-    existing = _visible_comment(actor, comment_id)
+def delete_comment(actor: Actor, comment_id: int) -> None:
+    existing = _get_comment(comment_id)
     if existing.user_id != actor.id:
         event = db.session.get(Event, existing.event_id)
         membership = groups.find_membership(event.group_id, actor.id)

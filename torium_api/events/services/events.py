@@ -4,14 +4,16 @@ from datetime import datetime
 
 from sqlalchemy import Select, bindparam
 
-from torium_api.database import offset_page, paged
+from torium_api import queues
+from torium_api.actor import Actor
 from torium_api.errors import Invalid, NotFound
 from torium_api.events.models import Event, EventMember
 from torium_api.events.services import reminders
 from torium_api.extensions import db
 from torium_api.groups import services as groups
 from torium_api.groups.models import Group, GroupMember, Role
-from torium_api.notifications import services as notifications
+from torium_api.outbox import emit
+from torium_api.paging import offset_page, paged
 from torium_api.users import services as user_services
 from torium_api.users.models import User
 
@@ -19,8 +21,8 @@ EVENT_NOT_FOUND = "Event not found"
 LOCAL_FORMAT = "%Y-%m-%d %H:%M:%S"  # what Dart's DateTime.parse reads, like the original's str(datetime)
 
 
-def _instant(value: datetime, actor: User) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=user_services.zone_of(actor))
+def _instant(value: datetime, actor: Actor) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=user_services.zone_of(actor.user))
 
 
 def _member_ids(group_id: int, requested: list[int], creator: User | None = None) -> list[int]:
@@ -37,11 +39,11 @@ def _member_ids(group_id: int, requested: list[int], creator: User | None = None
     return wanted
 
 
-def create_event(actor: User, group_id: int, *, users: list[int], event_timestamp: datetime, **fields) -> Event:
+def create_event(actor: Actor, group_id: int, *, users: list[int], event_timestamp: datetime, **fields) -> Event:
     membership = groups.get_membership(actor, group_id)
     groups.require_role(membership, Role.ADMIN, Role.MODERATOR, action="create events")
     event = Event(group_id=group_id, created_by_id=actor.id, starts_at=_instant(event_timestamp, actor),
-                  timezone=user_services.zone_of(actor).key, **fields)
+                  timezone=user_services.zone_of(actor.user).key, **fields)
     db.session.add(event)
     db.session.flush()
     db.session.add_all(EventMember(event_id=event.id, group_id=group_id, user_id=user_id)
@@ -57,7 +59,7 @@ def lock_event(event_id: int) -> Event:
     return event
 
 
-def _membership(actor: User, event: Event):
+def _membership(actor: Actor, event: Event):
     """The actor's membership in the event's group; outside the group the event does not exist."""
     membership = groups.find_membership(event.group_id, actor.id)
     if membership is None:
@@ -65,7 +67,7 @@ def _membership(actor: User, event: Event):
     return membership
 
 
-def update_event(actor: User, event_id: int, *, users: list[int], event_timestamp: datetime,
+def update_event(actor: Actor, event_id: int, *, users: list[int], event_timestamp: datetime,
                  group_id: int | None = None, **fields) -> Event:
     event = lock_event(event_id)
     groups.require_role(_membership(actor, event), Role.ADMIN, Role.MODERATOR, action="edit events")
@@ -87,15 +89,16 @@ def _replace_members(event: Event, wanted: list[int]) -> None:
     event.members.extend(EventMember(group_id=event.group_id, user_id=u) for u in wanted if u not in current)
 
 
-def delete_event(actor: User, event_id: int) -> None:
-    """Members, comments and reminders go by ON DELETE CASCADE; the delivery log by topic."""
+def delete_event(actor: Actor, event_id: int) -> None:
+    """Members, comments and reminders go by ON DELETE CASCADE; the delivery log is forgotten by the
+    notifications domain when it handles ``events.event_deleted``."""
     event = lock_event(event_id)
     groups.require_role(_membership(actor, event), Role.ADMIN, action="delete events")
-    notifications.forget(event.topic)
     db.session.delete(event)
+    emit("events.event_deleted", {"event_id": event.id, "topic": event.topic}, queue=queues.NOTIFICATIONS)
 
 
-def get_event_for_member(actor: User, event_id: int) -> Event:
+def get_event_for_member(actor: Actor, event_id: int) -> Event:
     """An event the actor belongs to; others do not exist for them."""
     event = db.session.scalar(db.select(Event).join(EventMember).where(
         Event.id == event_id, EventMember.user_id == actor.id))
@@ -125,7 +128,7 @@ _MEMBERS_OF_EVENTS = (db.select(EventMember.event_id, User.id, User.email)
                       .order_by(EventMember.id))
 
 
-def list_events(actor: User, group_id: int | None, page: int, page_size: int) -> tuple[list[dict], int]:
+def list_events(actor: Actor, group_id: int | None, page: int, page_size: int) -> tuple[list[dict], int]:
     """The actor's events (soonest first) with members and the actor's role: two queries, plain rows."""
     if group_id is None:
         rows, total = offset_page(_MY_EVENTS, page, page_size, actor=actor.id)
@@ -133,7 +136,7 @@ def list_events(actor: User, group_id: int | None, page: int, page_size: int) ->
         groups.get_membership(actor, group_id)
         rows, total = offset_page(_MY_EVENTS_IN_GROUP, page, page_size, actor=actor.id, group_id=group_id)
     members = _members_of([row[0] for row in rows])
-    zone = user_services.zone_of(actor)
+    zone = user_services.zone_of(actor.user)
     return [{
         "id": event_id, "name": name, "description": description, "group_id": in_group, "group_name": group_name,
         "event_timestamp": starts_at.astimezone(zone).strftime(LOCAL_FORMAT), "is_budget": is_budget,

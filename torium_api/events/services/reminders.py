@@ -13,6 +13,7 @@ from flask import current_app
 from sqlalchemy.dialects.postgresql import insert
 
 from torium_api import clock, queues
+from torium_api.actor import Actor
 from torium_api.errors import NotFound, TooManyRequests
 from torium_api.events.models import Event, EventMember, EventReminder, ReminderKind
 from torium_api.events.schedule import next_trigger
@@ -64,7 +65,7 @@ def _fire(event: Event, trigger_at, kind: ReminderKind) -> bool:
     return True
 
 
-def notify_now(actor: User, event_id: int) -> None:
+def notify_now(actor: Actor, event_id: int) -> None:
     """"Notify all": the same reminder, now; at most once per event per NOTIFY_THROTTLE_SECONDS."""
     event = db.session.scalar(db.select(Event).where(Event.id == event_id).with_for_update(of=Event))
     membership = groups.find_membership(event.group_id, actor.id) if event else None

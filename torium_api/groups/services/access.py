@@ -3,10 +3,10 @@ changes to one group's membership run one after another and its invariants hold.
 
 from sqlalchemy import bindparam
 
+from torium_api.actor import Actor
 from torium_api.errors import Forbidden, NotFound
 from torium_api.extensions import db
 from torium_api.groups.models import Group, GroupMember, Role
-from torium_api.users.models import User
 
 GROUP_NOT_FOUND = "Group not found"
 
@@ -26,7 +26,7 @@ def find_membership(group_id: int, user_id: int) -> GroupMember | None:
     return db.session.scalar(_MEMBERSHIP, {"group_id": group_id, "user_id": user_id})
 
 
-def get_membership(actor: User, group_id: int) -> GroupMember:
+def get_membership(actor: Actor, group_id: int) -> GroupMember:
     """The actor's membership; a group the actor is not in does not exist for them (404)."""
     membership = find_membership(group_id, actor.id)
     if membership is None:

@@ -2,16 +2,17 @@
 
 from sqlalchemy import bindparam
 
-from torium_api.database import offset_page, paged
+from torium_api import queues
+from torium_api.actor import Actor
 from torium_api.errors import Forbidden
 from torium_api.extensions import db
 from torium_api.groups.models import Group, GroupMember, Role
 from torium_api.groups.services.access import first_admin_id_subquery, get_membership, lock_group, require_role
-from torium_api.notifications import services as notifications
-from torium_api.users.models import User
+from torium_api.outbox import emit
+from torium_api.paging import offset_page, paged
 
 
-def create_group(actor: User, name: str, description: str) -> Group:
+def create_group(actor: Actor, name: str, description: str) -> Group:
     group = Group(name=name, description=description, created_by_id=actor.id)
     db.session.add(group)
     db.session.flush()
@@ -25,14 +26,14 @@ _MY_GROUPS = paged(db.select(Group.id, Group.name, Group.description, GroupMembe
                    .order_by(Group.id))
 
 
-def list_groups(actor: User, page: int, page_size: int) -> tuple[list[dict], int]:
+def list_groups(actor: Actor, page: int, page_size: int) -> tuple[list[dict], int]:
     """The actor's groups, each once, with the actor's role: one query, whatever the count."""
     rows, total = offset_page(_MY_GROUPS, page, page_size, actor=actor.id)
     return [{"group_id": group_id, "name": name, "description": description, "status": role.value,
              "admin_id": admin_id} for group_id, name, description, role, admin_id in rows], total
 
 
-def update_group(actor: User, group_id: int, name: str, description: str, admin_id: int | None = None) -> Group:
+def update_group(actor: Actor, group_id: int, name: str, description: str, admin_id: int | None = None) -> Group:
     if admin_id is not None and admin_id != actor.id:
         raise Forbidden("admin_id does not match the authenticated user")
     group = lock_group(group_id)
@@ -41,9 +42,10 @@ def update_group(actor: User, group_id: int, name: str, description: str, admin_
     return group
 
 
-def delete_group(actor: User, group_id: int) -> None:
-    """Members, invitations, events and all under them go too (ON DELETE CASCADE), and the delivery logs."""
+def delete_group(actor: Actor, group_id: int) -> None:
+    """Members, invitations, events and all under them go too (ON DELETE CASCADE); the delivery log is
+    forgotten by the notifications domain when it handles ``groups.group_deleted``."""
     group = lock_group(group_id)
     require_role(get_membership(actor, group_id), Role.ADMIN, action="delete the group")
-    notifications.forget(f"group:{group_id}")
     db.session.delete(group)
+    emit("groups.group_deleted", {"group_id": group_id, "topic": f"group:{group_id}"}, queue=queues.NOTIFICATIONS)

@@ -4,18 +4,18 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from torium_api import queues
+from torium_api.actor import Actor
 from torium_api.errors import Conflict, NotFound
 from torium_api.extensions import db
 from torium_api.groups.models import GroupInvitation, GroupMember, InvitationStatus, Role
 from torium_api.groups.services.access import find_membership, get_membership, lock_group, require_role
 from torium_api.outbox import emit
 from torium_api.users import services as users
-from torium_api.users.models import User
 
 _PENDING = GroupInvitation.status == InvitationStatus.PENDING
 
 
-def invite_member(actor: User, group_id: int, user_id: int) -> GroupInvitation:
+def invite_member(actor: Actor, group_id: int, user_id: int) -> GroupInvitation:
     lock_group(group_id)
     require_role(get_membership(actor, group_id), Role.ADMIN, Role.MODERATOR, action="invite members")
     invitee = users.get_user(user_id)
@@ -44,7 +44,7 @@ def _check_capacity(group_id: int) -> None:
         raise Conflict(f"A group has at most {limit} members and pending invitations")
 
 
-def answer_invitation(actor: User, group_id: int, accept: bool) -> None:
+def answer_invitation(actor: Actor, group_id: int, accept: bool) -> None:
     """Only the invitee answers. Answering "confirmed" again once a member changes nothing."""
     lock_group(group_id)
     invitation = db.session.scalar(db.select(GroupInvitation).where(
@@ -58,7 +58,7 @@ def answer_invitation(actor: User, group_id: int, accept: bool) -> None:
         db.session.add(GroupMember(group_id=group_id, user_id=actor.id, role=Role.STANDARD))
 
 
-def list_invitations(actor: User) -> list[dict]:
+def list_invitations(actor: Actor) -> list[dict]:
     invitations = db.session.scalars(
         db.select(GroupInvitation).where(GroupInvitation.user_id == actor.id, _PENDING)
         .order_by(GroupInvitation.id.desc())).all()
@@ -66,7 +66,7 @@ def list_invitations(actor: User) -> list[dict]:
             for i in invitations]
 
 
-def count_invitations(actor: User) -> int:
+def count_invitations(actor: Actor) -> int:
     return db.session.scalar(db.select(db.func.count()).select_from(GroupInvitation)
                              .where(GroupInvitation.user_id == actor.id, _PENDING))
 

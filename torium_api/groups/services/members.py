@@ -2,7 +2,7 @@
 
 from sqlalchemy import bindparam
 
-from torium_api.database import offset_page, paged
+from torium_api.actor import Actor
 from torium_api.errors import Conflict, Forbidden, NotFound
 from torium_api.extensions import db
 from torium_api.groups.models import GroupMember, Role
@@ -13,6 +13,7 @@ from torium_api.groups.services.access import (
     lock_group,
     require_role,
 )
+from torium_api.paging import offset_page, paged
 from torium_api.users.models import User
 
 LAST_ADMIN = "A group must keep at least one admin: make someone else admin first"
@@ -24,7 +25,7 @@ _OTHER_MEMBERS = paged(db.select(GroupMember.user_id, User.username, User.email,
                        .order_by(GroupMember.id))
 
 
-def list_members(actor: User, group_id: int, page: int, page_size: int) -> tuple[list[dict], int]:
+def list_members(actor: Actor, group_id: int, page: int, page_size: int) -> tuple[list[dict], int]:
     """The group's other members (the contract excludes the caller); members only."""
     get_membership(actor, group_id)
     rows, total = offset_page(_OTHER_MEMBERS, page, page_size, group_id=group_id, actor=actor.id)
@@ -39,7 +40,7 @@ def _target(group_id: int, user_id: int) -> GroupMember:
     return target
 
 
-def remove_member(actor: User, group_id: int, user_id: int) -> None:
+def remove_member(actor: Actor, group_id: int, user_id: int) -> None:
     """Admins remove anyone, moderators standard members; anyone may leave."""
     lock_group(group_id)
     me = get_membership(actor, group_id)
@@ -53,7 +54,7 @@ def remove_member(actor: User, group_id: int, user_id: int) -> None:
     db.session.delete(target)
 
 
-def change_role(actor: User, group_id: int, user_id: int, role: Role) -> GroupMember:
+def change_role(actor: Actor, group_id: int, user_id: int, role: Role) -> GroupMember:
     lock_group(group_id)
     me = get_membership(actor, group_id)
     require_role(me, Role.ADMIN, action="change roles")

@@ -2,15 +2,14 @@
 
 from flask import current_app
 
-from torium_api import cursors
+from torium_api.actor import Actor
 from torium_api.errors import Conflict, Forbidden, Invalid, NotFound
 from torium_api.extensions import db
-from torium_api.orders.models import Order, OrderLine, OrderStatus
-from torium_api.orders.schemas import MAX_QUANTITY
+from torium_api.orders.models import MAX_QUANTITY, Order, OrderLine, OrderStatus
 from torium_api.orders.services.fulfilment import emit_step, undo
 from torium_api.orders.services.transitions import lock_order, move_to
+from torium_api.paging import CursorPage, keyset_page
 from torium_api.products import services as products
-from torium_api.users.models import User
 
 CANCELLABLE = (OrderStatus.PENDING, OrderStatus.RESERVED, OrderStatus.PAID)
 
@@ -25,7 +24,7 @@ def _merged(lines: list[dict]) -> dict[int, int]:
     return quantities
 
 
-def place_order(actor: User, lines: list[dict], shipping_address: dict) -> Order:
+def place_order(actor: Actor, lines: list[dict], shipping_address: dict) -> Order:
     """Price the lines from the catalogue (never from the client) and start fulfilment."""
     quantities = _merged(lines)
     catalogue = products.find_sellable(list(quantities))
@@ -45,19 +44,19 @@ def place_order(actor: User, lines: list[dict], shipping_address: dict) -> Order
     return order
 
 
-def _own(actor: User, roles: frozenset, order: Order | None) -> Order:
-    if order is None or (order.user_id != actor.id and "admin" not in roles):
+def _own(actor: Actor, order: Order | None, *, admins_too: bool) -> Order:
+    if order is None or (order.user_id != actor.id and not (admins_too and actor.is_admin)):
         raise NotFound("Order not found")  # someone else's order does not exist for you
     return order
 
 
-def get_order(actor: User, roles: frozenset, order_id: int) -> Order:
-    return _own(actor, roles, db.session.get(Order, order_id))
+def get_order(actor: Actor, order_id: int) -> Order:
+    return _own(actor, db.session.get(Order, order_id), admins_too=True)
 
 
-def cancel_order(actor: User, order_id: int) -> Order:
+def cancel_order(actor: Actor, order_id: int) -> Order:
     """The owner cancels before completion: refund and restock happen in this same transaction."""
-    order = _own(actor, frozenset(), db.session.get(Order, order_id))
+    order = _own(actor, db.session.get(Order, order_id), admins_too=False)
     order = lock_order(order.id)
     if order.status not in CANCELLABLE:
         raise Conflict(f"A {order.status.value} order cannot be cancelled")
@@ -65,9 +64,9 @@ def cancel_order(actor: User, order_id: int) -> Order:
     return move_to(order, OrderStatus.CANCELLED)
 
 
-def confirm_receipt(actor: User, order_id: int) -> Order:
+def confirm_receipt(actor: Actor, order_id: int) -> Order:
     """The owner confirms delivery; confirming again changes nothing."""
-    order = lock_order(_own(actor, frozenset(), db.session.get(Order, order_id)).id)
+    order = lock_order(_own(actor, db.session.get(Order, order_id), admins_too=False).id)
     if order.status is OrderStatus.RECEIVED:
         return order
     if order.status not in (OrderStatus.COMPLETED, OrderStatus.NOT_RECEIVED):
@@ -75,10 +74,10 @@ def confirm_receipt(actor: User, order_id: int) -> Order:
     return move_to(order, OrderStatus.RECEIVED)
 
 
-def list_orders(actor: User, roles: frozenset, *, everyone: bool = False, user_id: int | None = None,
-                status: OrderStatus | None = None, cursor: str | None = None, limit: int = 20):
+def list_orders(actor: Actor, *, everyone: bool = False, user_id: int | None = None,
+                status: OrderStatus | None = None, cursor: str | None = None, limit: int = 20) -> CursorPage:
     """Newest first, in keyset pages: the caller's own, or (admins, ``everyone``) all."""
-    if everyone and "admin" not in roles:
+    if everyone and not actor.is_admin:
         raise Forbidden("Only admins can list every order")
     query = db.select(Order)
     if not everyone:
@@ -87,4 +86,4 @@ def list_orders(actor: User, roles: frozenset, *, everyone: bool = False, user_i
         query = query.where(Order.user_id == user_id)
     if status is not None:
         query = query.where(Order.status == status)
-    return cursors.page_by_id(query, Order.id, "orders", cursor, limit)
+    return keyset_page(query, "orders", cursor, limit, id_column=Order.id)

@@ -1,11 +1,36 @@
-"""`flask seed bench`: a realistic data set, inserted in bulk with SQL (for the load benchmark)."""
+"""The load benchmark's data set, inserted in bulk with SQL: ``python -m bench.seed --users 1000 …``.
+
+Prints a summary line, then a token for the user in the most groups on the last line (``bench.load`` reads it).
+Runs against the database the environment names (``DATABASE_URL``), in development mode (the local issuer).
+"""
+
+import argparse
 
 from sqlalchemy import text
 
-from torium_api.demo import local_sub
+from torium_api.database import transaction
+from torium_api.dev.local_issuer import local_sub, mint_local_token
 from torium_api.extensions import db
 
 BUSY = "busy@bench.local"  # the user who belongs to the most groups
+
+
+def main() -> None:
+    from torium_api import create_app
+
+    parser = argparse.ArgumentParser()
+    for name, default in (("users", 1000), ("groups", 200), ("members-per-group", 20), ("events-per-group", 10),
+                          ("products", 100_000)):
+        parser.add_argument(f"--{name}", type=int, default=default)
+    args = parser.parse_args()
+    with create_app().app_context():
+        with transaction():
+            email = seed(args.users, args.groups, args.members_per_group, args.events_per_group, args.products)
+        # Statistics and visibility map now, so autovacuum does not start on the fresh rows during a measurement.
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("VACUUM ANALYZE"))
+        print(f"seeded {args.users} users, {args.groups} groups, {args.products} products; token for {email}:")
+        print(mint_local_token(email, ttl=3600))
 
 
 def seed(users: int, groups: int, members_per_group: int, events_per_group: int, products: int) -> str:
@@ -19,10 +44,6 @@ def seed(users: int, groups: int, members_per_group: int, events_per_group: int,
               "busy": first, "products": products, "busy_groups": min(groups, 20)}
     for statement in _STATEMENTS:
         db.session.execute(text(statement), params)
-    db.session.commit()
-    # Statistics and visibility map now, so autovacuum does not start on the fresh rows during a measurement.
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(text("VACUUM ANALYZE"))
     return BUSY
 
 
@@ -53,3 +74,7 @@ _STATEMENTS = [
     "INSERT INTO ledger_entries (account_id, kind, amount_cents, balance_after_cents) SELECT id, 'deposit', "
     "1000000000000, 1000000000000 FROM accounts WHERE user_id = :busy",
 ]
+
+
+if __name__ == "__main__":
+    main()

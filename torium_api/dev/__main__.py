@@ -1,0 +1,3 @@
+from torium_api.dev.stack import main
+
+main()
