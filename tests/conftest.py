@@ -16,7 +16,7 @@ import psycopg2
 import pytest
 from sqlalchemy import text
 
-from tests.factories import TokenFactory
+from tests.factories import TokenFactory, drain
 from torium_api import create_app
 from torium_api.dev import local_aws
 from torium_api.extensions import db, limiter
@@ -112,20 +112,9 @@ def tokens(app) -> TokenFactory:
 
 
 @pytest.fixture
-def user(client, tokens):
-    """A signed-in user: (id, auth headers)."""
-    return tokens.signed_in_user(client, "ada@example.com")
-
-
-def drain(sqs_client, url: str) -> int:
-    """Receive and delete until empty (PurgeQueue is limited to once a minute, as on AWS)."""
-    removed = 0
-    while messages := sqs_client.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
-                                                 WaitTimeSeconds=0, VisibilityTimeout=0).get("Messages", []):
-        sqs_client.delete_message_batch(QueueUrl=url, Entries=[
-            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
-        removed += len(messages)
-    return removed
+def user(tokens):
+    """A user: (id, auth headers)."""
+    return tokens.user("ada@example.com")
 
 
 @pytest.fixture

@@ -9,8 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from tests.events.conftest import EVENT
-from tests.factories import data_of, make_group
+from tests.factories import EVENT, data_of, make_group
 from torium_api import create_app
 from torium_api.auth import PUBLIC_ENDPOINTS
 from torium_api.events.schemas import EventSchema, EventUserSchema
@@ -150,8 +149,8 @@ def test_cors_with_configured_origins_refuses_others(test_config):
 
 def test_lists_sent_as_their_services_render_them_carry_exactly_the_documented_fields(app, client, tokens):
     """Schemas marked RENDERED_BY_SERVICE skip marshmallow on the way out: nothing more or less may be sent."""
-    me, headers = tokens.signed_in_user(client, "lister@example.com")
-    friend, _ = tokens.signed_in_user(client, "listed@example.com")
+    me, headers = tokens.user("lister@example.com")
+    friend, _ = tokens.user("listed@example.com")
     group = make_group(app, me, members={friend: "standard"})
     in_group = {**headers, "trm-group-id": str(group)}
     assert client.post("/event", headers=in_group, json={**EVENT, "users": [friend]}).status_code == 200

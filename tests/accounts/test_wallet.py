@@ -101,8 +101,8 @@ def test_the_same_idempotency_key_replays_the_first_response(app, client, user):
 
 
 def test_keys_are_per_user_and_per_route(client, tokens):
-    _, ada = tokens.signed_in_user(client, "ada@example.com")
-    _, bob = tokens.signed_in_user(client, "bob@example.com")
+    _, ada = tokens.user("ada@example.com")
+    _, bob = tokens.user("bob@example.com")
     assert _deposit(client, ada, 300, **{"Idempotency-Key": "k"}).status_code == 201
     assert _deposit(client, bob, 300, **{"Idempotency-Key": "k"}).status_code == 201
     assert _withdraw(client, ada, 300, **{"Idempotency-Key": "k"}).status_code == 201  # another route
@@ -149,7 +149,7 @@ def test_ledger_pages_are_newest_first_and_complete(client, user):
 def test_admins_list_customers_with_balances_searchable_and_paged(client, tokens):
     admin = tokens.headers("boss@example.com", groups=["admin"])
     for i in range(12):
-        _, headers = tokens.signed_in_user(client, f"client{i}@example.com")
+        _, headers = tokens.user(f"client{i}@example.com")
         _deposit(client, headers, 100 + i)
     page = data_of(client.get("/accounts?q=CLIENT1&limit=5", headers=admin))
     assert [c["email"] for c in page["items"]] == ["client1@example.com", "client10@example.com",

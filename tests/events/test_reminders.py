@@ -40,8 +40,8 @@ def frozen(monkeypatch):
 
 @pytest.fixture
 def group(app, client, tokens):
-    admin, headers = tokens.signed_in_user(client, "admin@example.com")
-    friend, _ = tokens.signed_in_user(client, "friend@example.com")
+    admin, headers = tokens.user("admin@example.com")
+    friend, _ = tokens.user("friend@example.com")
     return make_group(app, admin, members={friend: "standard"}), [admin, friend], headers
 
 
@@ -143,8 +143,8 @@ def test_editing_the_event_moves_its_reminder(app, client, group, frozen):
 
 
 def test_a_reminder_reaches_every_member_even_when_one_has_no_phone(app, client, tokens, sqs, aws_endpoint):
-    admin, headers = tokens.signed_in_user(client, "boss@example.com")
-    members = [tokens.signed_in_user(client, f"m{i}@example.com")[0] for i in range(4)]
+    admin, headers = tokens.user("boss@example.com")
+    members = [tokens.user(f"m{i}@example.com")[0] for i in range(4)]
     group_id = make_group(app, admin, members={m: "standard" for m in members})
     phones = {}
     with app.app_context():
@@ -177,8 +177,8 @@ def test_a_reminder_reaches_every_member_even_when_one_has_no_phone(app, client,
 
 
 def test_comment_pushes_go_to_the_other_members_naming_the_author(app, client, tokens, sqs, aws_endpoint):
-    admin, headers = tokens.signed_in_user(client, "host@example.com")
-    guest, guest_headers = tokens.signed_in_user(client, "guest@example.com")
+    admin, headers = tokens.user("host@example.com")
+    guest, guest_headers = tokens.user("guest@example.com")
     group_id = make_group(app, admin, members={guest: "standard"})
     body = {"is_budget": False, "budget": "", "description": "", "users": [guest], "name": "BBQ",
             "event_timestamp": "2030-05-01 19:00:00", "reminder": "once", "schedule_period": "1 day"}

@@ -5,8 +5,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from tests.events.conftest import EVENT, event_snapshot
-from tests.factories import count_queries, data_of, make_group, run_background
+from tests.factories import EVENT, count_queries, data_of, event_snapshot, make_group, run_background
 from torium_api.events.models import Event, EventComment, EventMember, EventReminder
 from torium_api.extensions import db
 from torium_api.notifications.models import DeliveryStatus, NotificationDelivery
@@ -255,8 +254,8 @@ def test_notify_all_is_throttled(client, eworld):
 # --- queries do not grow with the data -----------------------------------------------------
 
 def test_get_event_queries_do_not_grow_with_the_number_of_events(app, client, tokens):
-    me, headers = tokens.signed_in_user(client, "busy@example.com")
-    friends = [tokens.signed_in_user(client, f"f{i}@example.com")[0] for i in range(2)]
+    me, headers = tokens.user("busy@example.com")
+    friends = [tokens.user(f"f{i}@example.com")[0] for i in range(2)]
     group = make_group(app, me, members={f: "standard" for f in friends})
     body = {**EVENT, "users": friends}
     client.post("/event", headers={**headers, "trm-group-id": str(group)}, json=body)

@@ -5,7 +5,7 @@ Each cell is the expected HTTP status; every refusal must leave the data exactly
 
 import pytest
 
-from tests.groups.conftest import snapshot
+from tests.factories import group_snapshot
 
 WHO = ("admin", "moderator", "standard", "invited", "stranger", "anonymous")
 
@@ -51,12 +51,12 @@ CASES = [pytest.param(route, who, id=f"{route[0]}-{who}") for route in _routes()
 def test_permission_matrix(app, client, world, route, who):
     name, method, path, headers, body, expected = route
     expected = {**expected, "anonymous": 401}[who]
-    before = snapshot(app)
+    before = group_snapshot(app)
     response = client.open(path, method=method.upper(), headers=headers(world, who), json=body(world))
     assert response.status_code == expected, (name, who, response.get_json())
     assert response.get_json()["status"]["code"] == expected
     if expected >= 400:
-        assert snapshot(app) == before, f"{name} by {who} was refused but changed data"
+        assert group_snapshot(app) == before, f"{name} by {who} was refused but changed data"
 
 
 def test_every_group_route_is_in_the_matrix(app):

@@ -6,8 +6,7 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from tests.factories import count_queries, data_of, make_group, run_background, run_concurrently
-from tests.groups.conftest import snapshot
+from tests.factories import count_queries, data_of, group_snapshot, make_group, run_background, run_concurrently
 from torium_api.extensions import db
 from torium_api.groups.models import GroupInvitation, GroupMember, InvitationStatus, Role
 from torium_api.notifications.models import DeliveryStatus, NotificationDelivery
@@ -72,9 +71,9 @@ def test_put_groups_accepts_the_apps_string_admin_id(client, world):
                                   {"name": "ok", "description": "x" * 201}, {"name": 5, "description": ""},
                                   {"name": "ok"}, {"name": "ok", "description": "", "admin_id": 1.5}])
 def test_bad_group_bodies_are_422_and_create_nothing(app, client, user, body):
-    before = snapshot(app)
+    before = group_snapshot(app)
     assert client.post("/groups", headers=user[1], json=body).status_code == 422
-    assert snapshot(app) == before
+    assert group_snapshot(app) == before
 
 
 @pytest.mark.parametrize("group_header", ["abc", "1.5", "", "-3"])
@@ -97,13 +96,13 @@ def test_legacy_identity_naming_someone_else_is_refused(client, world):
 def test_moderators_never_act_on_admins_or_moderators(app, client, world):
     client.patch("/group/members/role", headers=world.h("admin", group_id=world.group_id),
                  json={"status": "moderator", "user_id": world.ids["other"]})
-    before = snapshot(app)
+    before = group_snapshot(app)
     for target in ("admin", "other"):
         headers = world.h("moderator", group_id=world.group_id, user_id=world.ids[target])
         response = client.delete("/group/members", headers=headers, json={})
         assert response.status_code == 403
         assert response.get_json()["status"]["message"] == "Moderators cannot remove admins or other moderators"
-    assert snapshot(app) == before
+    assert group_snapshot(app) == before
 
 
 def test_admins_demote_and_promote_and_a_group_keeps_an_admin(app, client, world):
@@ -266,7 +265,7 @@ def test_two_admins_demoting_each_other_leave_one_admin(app, client, world):
 # --- queries do not grow with the data -----------------------------------------------------
 
 def test_a_page_carries_the_total_in_one_query_and_past_the_end_still_reports_it(app, client, tokens):
-    me, headers = tokens.signed_in_user(client, "pager@example.com")
+    me, headers = tokens.user("pager@example.com")
     assert json.loads(client.get("/groups", headers=headers).headers["X-Pagination"])["total"] == 0
     groups = [make_group(app, me, name=f"P{i}") for i in range(7)]
     middle = client.get("/groups?page=2&page_size=3", headers=headers)
@@ -279,8 +278,8 @@ def test_a_page_carries_the_total_in_one_query_and_past_the_end_still_reports_it
 
 
 def test_list_queries_do_not_grow_with_the_number_of_groups(app, client, tokens):
-    me, headers = tokens.signed_in_user(client, "busy@example.com")
-    friend, _ = tokens.signed_in_user(client, "friend@example.com")
+    me, headers = tokens.user("busy@example.com")
+    friend, _ = tokens.user("friend@example.com")
     first = make_group(app, me, members={friend: "standard"})
     with count_queries(app) as few:
         client.get("/groups", headers=headers)

@@ -79,7 +79,7 @@ def test_push_payload_always_carries_forward_link(app, user, aws_endpoint):
 
 
 def test_a_user_without_phone_or_device_is_skipped_and_logged(app, user, tokens, client):
-    other_id, _ = tokens.signed_in_user(client, "zoe@example.com")
+    other_id, _ = tokens.user("zoe@example.com")
     _notify(app, user[0], "SMS", "no phone")
     _notify(app, user[0], "PUSH", "no device")
     _notify(app, other_id, "EMAIL", "zoe still gets hers")
@@ -148,7 +148,7 @@ def test_mobile_verification_sms_end_to_end(app, client, user, sqs, aws_endpoint
 
 
 def test_the_delivery_log_shows_only_mine(app, client, user, tokens):
-    other_id, other = tokens.signed_in_user(client, "zed@example.com")
+    other_id, other = tokens.user("zed@example.com")
     _notify(app, user[0], "EMAIL", "for ada")
     _notify(app, user[0], "SMS", "no phone")
     _notify(app, other_id, "EMAIL", "for zed")

@@ -24,7 +24,7 @@ ADDRESS = {"name": "Ada Lovelace", "line1": "Krupówki 1", "city": "Zakopane", "
 
 
 def _customer(client, tokens, email="ada@example.com", money=100_000):
-    user_id, headers = tokens.signed_in_user(client, email)
+    user_id, headers = tokens.user(email)
     if money:
         client.post("/accounts/me/deposits", headers=headers, json={"amount_cents": money})
     return user_id, headers

@@ -6,8 +6,7 @@ import pytest
 from sqlalchemy import text, update
 from sqlalchemy.exc import IntegrityError
 
-from tests.factories import data_of, run_concurrently
-from tests.products.conftest import make_product, shop_snapshot
+from tests.factories import data_of, post_product, run_concurrently, shop_snapshot
 from torium_api.extensions import db
 from torium_api.products.models import Product
 
@@ -159,9 +158,9 @@ def test_a_deleted_product_stays_in_the_database_and_cannot_be_edited(app, clien
 
 def test_search_and_filters(client, shop):
     owner, seller = shop.h("owner"), shop.h("seller")
-    make_product(client, owner, name="Blue ski wax", description="for warm snow", price_cents=2999, stock=0)
-    make_product(client, seller, name="Helmet", description="Safety first", category="safety", price_cents=19999)
-    make_product(client, seller, name="Goggles", description="Wax-free anti-fog lens", category="safety",
+    post_product(client, owner, name="Blue ski wax", description="for warm snow", price_cents=2999, stock=0)
+    post_product(client, seller, name="Helmet", description="Safety first", category="safety", price_cents=19999)
+    post_product(client, seller, name="Goggles", description="Wax-free anti-fog lens", category="safety",
                  price_cents=8999)
 
     def names(query):

@@ -11,8 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, text
 
-from tests.factories import make_group
-from tests.products.conftest import make_product
+from tests.factories import make_group, post_product
 from torium_api import clock, queues
 from torium_api.database import transaction
 from torium_api.events.models import Event, EventReminder
@@ -47,10 +46,10 @@ def _in_context(app, fn, *args):
 def test_soak_keeps_every_invariant(app, client, tokens, sqs):
     rng = random.Random(7)
     seller = tokens.headers("seller@soak.example", groups=["seller"])
-    products = [make_product(client, seller, name=f"P{i}", price_cents=100 + i, stock=STOCK)["id"] for i in range(3)]
-    customers = [tokens.signed_in_user(client, f"c{i}@soak.example") for i in range(12)]
-    admin_id, admin = tokens.signed_in_user(client, "admin@soak.example")
-    outsiders = [tokens.signed_in_user(client, f"o{i}@soak.example") for i in range(12)]
+    products = [post_product(client, seller, name=f"P{i}", price_cents=100 + i, stock=STOCK)["id"] for i in range(3)]
+    customers = [tokens.user(f"c{i}@soak.example") for i in range(12)]
+    admin_id, admin = tokens.user("admin@soak.example")
+    outsiders = [tokens.user(f"o{i}@soak.example") for i in range(12)]
     group_id = make_group(app, admin_id, members={cid: "standard" for cid, _ in customers})
     body = {"is_budget": True, "budget": "100", "description": "", "name": "Soak", "reminder": "periodical",
             "schedule_period": "1 day", "event_timestamp": "2031-01-01 10:00:00", "users": [c for c, _ in customers]}

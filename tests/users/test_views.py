@@ -48,8 +48,8 @@ def test_get_users_returns_the_callers_profile_with_contract_types(client, user)
 
 
 def test_each_token_sees_only_its_own_profile(client, tokens):
-    _, ada = tokens.signed_in_user(client, "ada@example.com")
-    bob_id, bob = tokens.signed_in_user(client, "bob@example.com")
+    _, ada = tokens.user("ada@example.com")
+    bob_id, bob = tokens.user("bob@example.com")
     client.patch("/users/preferences", headers=bob, json={"reminder_preferences": "PUSH"})
     assert _profile(client, ada)["reminder_preferences"] is None
     assert _profile(client, bob)["reminder_preferences"] == "PUSH"
@@ -161,8 +161,8 @@ def test_wrong_codes_are_counted_and_lock_the_code(client, app, user):
 
 
 def test_another_users_code_does_not_verify_me(client, app, tokens):
-    _, ada = tokens.signed_in_user(client, "ada@example.com")
-    _, eve = tokens.signed_in_user(client, "eve@example.com")
+    _, ada = tokens.user("ada@example.com")
+    _, eve = tokens.user("eve@example.com")
     code = _request_code(client, app, ada)
     assert client.patch("/users/mobile", headers=eve, json={"code": code}).status_code == 422
 
@@ -238,8 +238,8 @@ def test_bad_device_tokens_are_422(client, user, body):
 
 
 def test_get_users_email_finds_an_id_case_insensitively(client, tokens):
-    _, ada = tokens.signed_in_user(client, "ada@example.com")
-    bob_id, _ = tokens.signed_in_user(client, "Bob@Example.com")
+    _, ada = tokens.user("ada@example.com")
+    bob_id, _ = tokens.user("Bob@Example.com")
     response = client.get("/users/email", headers={**ada, "trm-email": "bob@example.COM"})
     assert response.status_code == 200
     assert response.get_json() == {"status": OK, "data": {"user_id": bob_id}}
@@ -257,8 +257,8 @@ def test_get_users_email_needs_a_valid_address(client, user, headers):
 
 
 def test_get_users_email_is_rate_limited_per_user(client, app, tokens):
-    _, ada = tokens.signed_in_user(client, "ada@example.com")
-    _, bob = tokens.signed_in_user(client, "bob@example.com")
+    _, ada = tokens.user("ada@example.com")
+    _, bob = tokens.user("bob@example.com")
     limit = int(app.config["RATELIMIT_EMAIL_LOOKUP"].split("/")[0])
     statuses = [client.get("/users/email", headers={**ada, "trm-email": f"u{i}@example.com"}).status_code
                 for i in range(limit + 1)]
@@ -269,8 +269,8 @@ def test_get_users_email_is_rate_limited_per_user(client, app, tokens):
 
 
 def test_no_profile_route_writes_for_another_user(client, app, tokens):
-    ada_id, ada = tokens.signed_in_user(client, "ada@example.com")
-    bob_id, bob = tokens.signed_in_user(client, "bob@example.com")
+    ada_id, ada = tokens.user("ada@example.com")
+    bob_id, bob = tokens.user("bob@example.com")
     client.patch("/users/organization", headers=ada, json={"organization_id": 1})
     client.patch("/users/device", headers=ada, json={"device_token": "ada-device"})
     bob_row = _row(app, bob_id)

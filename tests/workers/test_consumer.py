@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from tests.conftest import drain
+from tests.factories import drain
 from torium_api import queues, workers
 from torium_api.database import transaction
 from torium_api.extensions import db
