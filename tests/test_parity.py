@@ -323,10 +323,13 @@ def test_worker_and_relay_keep_retrying_while_aws_is_unreachable(stack, database
                             f"relay:\n{stack.log('relay')[-3000:]}"
     conn = psycopg2.connect(database)
     with conn, conn.cursor() as cur:  # the relay kept the message, counted the attempts and backed off
-        cur.execute("SELECT attempts, last_error, available_at > now(), sent_at FROM outbox_messages")
-        attempts, last_error, backing_off, sent_at = cur.fetchone()
+        cur.execute("SELECT attempts, last_error, sent_at, EXTRACT(EPOCH FROM available_at - occurred_at) "
+                    "FROM outbox_messages")
+        attempts, last_error, sent_at, postponed = cur.fetchone()
     conn.close()
-    assert attempts >= 2 and sent_at is None and backing_off and "Proxy" in last_error, (attempts, last_error)
+    assert attempts >= 2 and sent_at is None and "Proxy" in last_error, (attempts, last_error)
+    # attempt n waits 2**n seconds after failing, so after n failures the row is due no sooner than 2 + 4 + … + 2**n
+    assert postponed >= 2 ** (attempts + 1) - 2, (attempts, postponed)
 
 
 def _retried(stack: Stack) -> bool:
