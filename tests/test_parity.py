@@ -36,6 +36,7 @@ LOCK = ROOT / "requirements.txt"
 POSTGRES = os.environ.get("TORIUM_PARITY_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS = os.environ.get("TORIUM_PARITY_REDIS", "redis://127.0.0.1:6379/13")  # a database index nobody else uses
 EB_VENV = "/var/app/venv/*"  # where the platform keeps the app's virtualenv (the only path substituted)
+LIMIT_KEY = f"torium-parity-{os.getpid()}"  # in the rate-limit keys this run writes to Redis
 ALIVE_SECONDS = 8  # how long the worker and relay must keep retrying while AWS is unreachable
 
 
@@ -83,8 +84,9 @@ def parity_venv() -> Path:
 
 def copy_bundle(target: Path) -> Path:
     """What `eb deploy` uploads: the repository's tracked files (as they are in the work tree)."""
-    listed = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z"], capture_output=True)
-    if listed.returncode != 0:  # not a git checkout: the tree without what .gitignore keeps out
+    listed = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z"], capture_output=True) \
+        if shutil.which("git") else None
+    if listed is None or listed.returncode != 0:  # not a git checkout: the tree less what .gitignore keeps out
         ignore = shutil.ignore_patterns(".git", ".venv", "instance", "__pycache__", "*.pyc", ".*_cache",
                                         ".hypothesis")
         shutil.copytree(ROOT, target, ignore=ignore)
@@ -140,7 +142,7 @@ def limits_redis() -> redis.Redis:
     except redis.RedisError as exc:
         skip_or_fail(f"no Redis at {REDIS} for the production parity check ({exc})")
     yield client
-    for key in client.scan_iter(match="*torium-parity-*"):
+    for key in client.scan_iter(match=f"*{LIMIT_KEY}*"):  # only this run's: others may be running
         client.delete(key)
 
 
@@ -294,7 +296,7 @@ def test_web_serves_health_and_refuses_a_request_without_a_token(stack):
 def test_rate_limits_are_counted_in_redis(stack, parity_venv, limits_redis):
     """The limiter that production builds (redis://) reaches Redis and stores a counter there."""
     _require_migrated(stack)
-    key = f"torium-parity-{os.getpid()}"
+    key = LIMIT_KEY
     script = ("import sys; from limits import parse; from application import application\n"
               "limiter = next(iter(application.extensions['limiter']))\n"
               "assert limiter.storage.check(), 'rate-limit storage does not answer'\n"
