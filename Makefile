@@ -4,15 +4,26 @@ VENV := .venv
 BIN := $(VENV)/bin
 # The local stack, tests and tools run in development; anything else is production (fail closed).
 DEV := TORIUM_ENV=development
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+LOCKS := requirements.txt requirements-dev.txt
+STAMP := $(VENV)/.installed-$(shell cat $(LOCKS) | cksum | cut -d' ' -f1)
+# How the locks are compiled (requirements.in says why uv; tests/test_requirements.py re-runs exactly this).
+COMPILE := pip compile --no-config --generate-hashes --python-version 3.11 --python-platform x86_64-manylinux_2_34
 
-.PHONY: run test fuzz soak bench lint spec token clean
+.PHONY: run test fuzz soak bench lint spec token clean lock
 
-$(STAMP): requirements.txt requirements-dev.txt
+# The runtime lock first (what Elastic Beanstalk installs), then the dev lock; both hash-checked.
+$(STAMP): $(LOCKS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.txt
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.txt
 	rm -f $(VENV)/.installed-* && touch $@
+
+## Regenerate requirements.txt and requirements-dev.txt after editing requirements.in or requirements-dev.in.
+## The current pins are kept where they still fit; UPGRADE="--upgrade-package NAME" (or --upgrade) moves them.
+lock: $(STAMP)
+	$(BIN)/uv $(COMPILE) --quiet $(UPGRADE) requirements.in -o requirements.txt
+	$(BIN)/uv $(COMPILE) --quiet $(UPGRADE) requirements-dev.in -o requirements-dev.txt
 
 ## Serve the API on http://127.0.0.1:$${PORT:-5000} with a local database, AWS endpoint, worker and relay.
 run: $(STAMP)
