@@ -91,8 +91,12 @@ def test_ebextensions_are_valid_yaml_and_their_commands_exist(app):
     assert health_rules["Rules"]["Environment"]["Application"]["ApplicationRequests4xx"]["Enabled"] is False
     https = configs["03_https.config"]["Resources"]
     assert https["AWSEBV2LoadBalancerListener"]["Properties"]["DefaultActions"][0]["Type"] == "redirect"
-    assert https["ToriumHttpsListener"]["Properties"]["Protocol"] == "HTTPS"
+    assert set(https) == {"AWSEBV2LoadBalancerListener"}  # 443 comes from option settings (infra/environment.yaml)
     assert options["aws:elasticbeanstalk:application:environment"]["TORIUM_ENV"] == "production"
+    agent = "/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a append-config"
+    [stream, cleanup] = configs["06_process_logs.config"]["container_commands"].values()
+    assert stream["command"].startswith(agent) and "leader_only" not in stream and cleanup["ignoreErrors"] is True
+    assert configs["05_alarms.config"]["Resources"]["ToriumAlb5xxRate"]["Type"] == "AWS::CloudWatch::Alarm"
 
 
 def test_platform_hooks_are_executable():
