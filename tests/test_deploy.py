@@ -22,11 +22,36 @@ from torium_api.logs import json_handler
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_every_cloudformation_template_passes_cfn_lint():
+def _ebextensions_resources_as_a_template() -> dict:
+    """The .ebextensions Resources in a template cfn-lint can read: EB's load balancer stubbed in, and each
+    Fn::GetOptionSetting (EB-only) turned into a parameter."""
+    def plain(node):
+        if isinstance(node, dict):
+            if set(node) == {"Fn::GetOptionSetting"}:
+                return {"Ref": "Option" + node["Fn::GetOptionSetting"]["OptionName"]}
+            return {k: plain(v) for k, v in node.items()}
+        return [plain(v) for v in node] if isinstance(node, list) else node
+
+    resources = {}
+    for config in sorted((ROOT / ".ebextensions").glob("*.config")):
+        resources.update(plain(yaml.safe_load(config.read_text()).get("Resources") or {}))
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Parameters": {"OptionAlarmTopicArn": {"Type": "String"}, "OptionAlb5xxRatePercent": {"Type": "Number"}},
+        "Resources": {"AWSEBV2LoadBalancer": {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
+                                              "Properties": {"Subnets": ["subnet-0a1b2c3d", "subnet-4e5f6a7b"]}},
+                      **resources},
+    }
+
+
+def test_every_cloudformation_template_passes_cfn_lint(tmp_path):
     templates = sorted(str(p) for p in (ROOT / "infra").glob("*.yaml"))
-    assert len(templates) == 3
+    assert [Path(t).stem for t in templates] == ["alerts", "cache", "cognito", "database", "environment", "iam",
+                                                 "monitoring", "network", "queues", "storage"]
+    ebextensions = tmp_path / "ebextensions-resources.json"
+    ebextensions.write_text(json.dumps(_ebextensions_resources_as_a_template()))
     cfn_lint = Path(sys.executable).parent / "cfn-lint"
-    result = subprocess.run([str(cfn_lint), *templates], capture_output=True, text=True)
+    result = subprocess.run([str(cfn_lint), *templates, str(ebextensions)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -66,8 +91,12 @@ def test_ebextensions_are_valid_yaml_and_their_commands_exist(app):
     assert health_rules["Rules"]["Environment"]["Application"]["ApplicationRequests4xx"]["Enabled"] is False
     https = configs["03_https.config"]["Resources"]
     assert https["AWSEBV2LoadBalancerListener"]["Properties"]["DefaultActions"][0]["Type"] == "redirect"
-    assert https["ToriumHttpsListener"]["Properties"]["Protocol"] == "HTTPS"
+    assert set(https) == {"AWSEBV2LoadBalancerListener"}  # 443 comes from option settings (infra/environment.yaml)
     assert options["aws:elasticbeanstalk:application:environment"]["TORIUM_ENV"] == "production"
+    agent = "/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a append-config"
+    [stream, cleanup] = configs["06_process_logs.config"]["container_commands"].values()
+    assert stream["command"].startswith(agent) and "leader_only" not in stream and cleanup["ignoreErrors"] is True
+    assert configs["05_alarms.config"]["Resources"]["ToriumAlb5xxRate"]["Type"] == "AWS::CloudWatch::Alarm"
 
 
 def test_platform_hooks_are_executable():
