@@ -47,9 +47,9 @@ def main() -> None:
     flask = [sys.executable, "-m", "flask", "--app", "application"]
     subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
     started = time.perf_counter()
-    seeded = subprocess.run([sys.executable, "-m", "bench.seed", "--users", str(args.users), "--groups", str(args.groups),
-                             "--members-per-group", str(args.members_per_group), "--events-per-group",
-                             str(args.events_per_group), "--products", str(args.products)],
+    seeded = subprocess.run([sys.executable, "-m", "bench.seed", "--users", str(args.users), "--groups",
+                             str(args.groups), "--members-per-group", str(args.members_per_group),
+                             "--events-per-group", str(args.events_per_group), "--products", str(args.products)],
                             cwd=ROOT, env=env, check=True, capture_output=True, text=True)
     token = seeded.stdout.strip().splitlines()[-1]
     print(f"seeded in {time.perf_counter() - started:.0f} s: {seeded.stdout.strip().splitlines()[0]}")
