@@ -1,62 +1,78 @@
 """The security matrix: every route, classified; generic attacks run against each one.
 
-ROUTES classifies every (method, rule) of the app. A route added without an entry fails
-`test_every_route_is_in_the_security_matrix`. Each entry says who may call it and which test proves that
-another user's token cannot reach someone else's data through it (BOLA); that test must exist.
+ROUTES classifies every (method, rule) of the app: who may call it and whose data it reaches. A route added
+without an entry fails `test_every_route_is_in_the_security_matrix`. Every route that reaches someone's data
+has a BOLA case in OTHERS_DATA: another user (Bob, who is even a seller) aims it at Alice's group, event,
+comment, product, wallet, order, delivery log or phone verification, and the case checks what Bob gets back and
+that nothing of Alice's changed.
 """
 
 import base64
 import hashlib
 import hmac
-import importlib
 import json
 import re
 import time
+from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from cryptography.hazmat.primitives import serialization
+from sqlalchemy import select
+
+from tests.factories import (
+    PRODUCT,
+    fund,
+    make_comment,
+    make_delivery,
+    make_event,
+    make_group,
+    make_order,
+    make_product,
+    make_user,
+    table_counts,
+)
+from torium_api import clock
+from torium_api.extensions import db
 
 PUBLIC, USER, ADMIN = "public", "user", "admin"
 OWN = "own data only (the token's user)"
 CATALOGUE = "catalogue: read by all, changed by its seller or an admin"
-USERS, ORDERS = "tests.users.test_views", "tests.orders.test_orders"
+GROUP = "group membership and role"
+EVENT = "event membership and group role"
 ROUTES = {
-    # (method, rule): (who, scope, the test proving others' data is out of reach)
-    ("GET", "/health"): (PUBLIC, "-", None),
-    ("GET", "/openapi.json"): (PUBLIC, "-", None),
-    ("GET", "/docs"): (PUBLIC, "-", None),
-    ("GET", "/organizations"): (USER, "reference data", None),
-    ("GET", "/users"): (USER, OWN, "tests.users.test_views:test_each_token_sees_only_its_own_profile"),
-    ("PATCH", "/users/preferences"): (USER, OWN, "tests.users.test_views:test_each_token_sees_only_its_own_profile"),
-    ("POST", "/users/mobile"): (USER, OWN, "tests.users.test_views:test_another_users_code_does_not_verify_me"),
-    ("PATCH", "/users/mobile"): (USER, OWN, "tests.users.test_views:test_another_users_code_does_not_verify_me"),
-    ("PATCH", "/users/organization"): (USER, OWN, f"{USERS}:test_no_profile_route_writes_for_another_user"),
-    ("PATCH", "/users/device"): (USER, OWN, f"{USERS}:test_no_profile_route_writes_for_another_user"),
-    ("GET", "/users/email"): (USER, "invite look-up, rate-limited",
-                              "tests.users.test_views:test_get_users_email_is_rate_limited_per_user"),
-    **{(m, r): (USER, "group membership and role", "tests.groups.test_permissions:test_permission_matrix")
-       for m, r in [("GET", "/groups"), ("POST", "/groups"), ("PUT", "/groups"), ("DELETE", "/groups"),
-                    ("GET", "/groups/invitation"), ("GET", "/groups/invitation/count"), ("GET", "/group/members"),
-                    ("POST", "/group/members"), ("DELETE", "/group/members"), ("PATCH", "/group/members/status"),
-                    ("PATCH", "/group/members/role")]},
-    **{(m, r): (USER, "event membership and group role", "tests.events.test_views:test_permission_matrix")
-       for m, r in [("GET", "/event"), ("POST", "/event"), ("PUT", "/event"), ("DELETE", "/event"),
-                    ("POST", "/event/notify"), ("GET", "/event/comment"), ("POST", "/event/comment"),
-                    ("PUT", "/event/comment"), ("DELETE", "/event/comment")]},
-    **{(m, r): (USER, CATALOGUE, "tests.products.test_views:test_authorization_matrix")
-       for m, r in [("GET", "/products"), ("POST", "/products"), ("GET", "/products/<int:product_id>"),
-                    ("PATCH", "/products/<int:product_id>"), ("DELETE", "/products/<int:product_id>"),
-                    ("POST", "/products/<int:product_id>/restock"),
-                    ("POST", "/products/<int:product_id>/image-upload-url")]},
-    **{(m, r): (USER, OWN, "tests.accounts.test_wallet:test_keys_are_per_user_and_per_route")
-       for m, r in [("GET", "/accounts/me"), ("POST", "/accounts/me/deposits"), ("POST", "/accounts/me/withdrawals"),
-                    ("GET", "/accounts/me/transactions")]},
-    ("GET", "/accounts"): (ADMIN, "back office", "tests.products.test_views:test_authorization_matrix"),
-    **{(m, r): (USER, OWN, "tests.orders.test_orders:test_other_users_orders_do_not_exist_for_them")
-       for m, r in [("GET", "/orders"), ("POST", "/orders"), ("GET", "/orders/<int:order_id>"),
-                    ("POST", "/orders/<int:order_id>/cancel"), ("POST", "/orders/<int:order_id>/receipt")]},
-    ("GET", "/admin/orders"): (ADMIN, "back office", f"{ORDERS}:test_other_users_orders_do_not_exist_for_them"),
-    ("GET", "/notifications"): (USER, OWN, "tests.notifications.test_delivery:test_the_delivery_log_shows_only_mine"),
+    # (method, rule): (who may call it, whose data it reaches)
+    ("GET", "/health"): (PUBLIC, "-"),
+    ("GET", "/openapi.json"): (PUBLIC, "-"),
+    ("GET", "/docs"): (PUBLIC, "-"),
+    ("GET", "/organizations"): (USER, "reference data"),
+    ("GET", "/users"): (USER, OWN),
+    ("PATCH", "/users/preferences"): (USER, OWN),
+    ("POST", "/users/mobile"): (USER, OWN),
+    ("PATCH", "/users/mobile"): (USER, OWN),
+    ("PATCH", "/users/organization"): (USER, OWN),
+    ("PATCH", "/users/device"): (USER, OWN),
+    ("GET", "/users/email"): (USER, "invite look-up: an id only, rate-limited"),
+    **{(m, r): (USER, GROUP) for m, r in [
+        ("GET", "/groups"), ("POST", "/groups"), ("PUT", "/groups"), ("DELETE", "/groups"),
+        ("GET", "/groups/invitation"), ("GET", "/groups/invitation/count"), ("GET", "/group/members"),
+        ("POST", "/group/members"), ("DELETE", "/group/members"), ("PATCH", "/group/members/status"),
+        ("PATCH", "/group/members/role")]},
+    **{(m, r): (USER, EVENT) for m, r in [
+        ("GET", "/event"), ("POST", "/event"), ("PUT", "/event"), ("DELETE", "/event"), ("POST", "/event/notify"),
+        ("GET", "/event/comment"), ("POST", "/event/comment"), ("PUT", "/event/comment"),
+        ("DELETE", "/event/comment")]},
+    **{(m, r): (USER, CATALOGUE) for m, r in [
+        ("GET", "/products"), ("POST", "/products"), ("GET", "/products/<int:product_id>"),
+        ("PATCH", "/products/<int:product_id>"), ("DELETE", "/products/<int:product_id>"),
+        ("POST", "/products/<int:product_id>/restock"), ("POST", "/products/<int:product_id>/image-upload-url")]},
+    **{(m, r): (USER, OWN) for m, r in [
+        ("GET", "/accounts/me"), ("POST", "/accounts/me/deposits"), ("POST", "/accounts/me/withdrawals"),
+        ("GET", "/accounts/me/transactions"), ("GET", "/orders"), ("POST", "/orders"),
+        ("GET", "/orders/<int:order_id>"), ("POST", "/orders/<int:order_id>/cancel"),
+        ("POST", "/orders/<int:order_id>/receipt"), ("GET", "/notifications")]},
+    ("GET", "/accounts"): (ADMIN, "back office"),
+    ("GET", "/admin/orders"): (ADMIN, "back office"),
 }
 LISTS = {"/groups": "page_size", "/group/members": "page_size", "/event": "page_size", "/products": "limit",
          "/accounts/me/transactions": "limit", "/accounts": "limit", "/orders": "limit", "/admin/orders": "limit",
@@ -75,10 +91,191 @@ def test_every_route_is_in_the_security_matrix(app):
     assert _rules(app) == set(ROUTES), "classify new routes in tests/test_security.py"
 
 
-@pytest.mark.parametrize("key", sorted(k for k, v in ROUTES.items() if v[2]), ids=lambda k: f"{k[0]} {k[1]}")
-def test_each_routes_bola_test_exists(key):
-    module, name = ROUTES[key][2].split(":")
-    assert callable(getattr(importlib.import_module(module), name))
+# --- BOLA: another user's data is out of reach through every route ---------------------------------------
+
+ALICE_CODE = "314159"
+
+
+@dataclass
+class Victim:
+    """Alice's world and Bob's token. ``ids``: what of Alice's each case aims at."""
+
+    ids: dict
+    bob: dict
+    bob_id: int
+
+
+@pytest.fixture
+def victim(app, tokens) -> Victim:
+    from torium_api.groups.models import GroupInvitation, InvitationStatus
+    from torium_api.users.models import MobileVerification
+    from torium_api.users.services import _hash_code
+
+    alice = make_user(app, "alice@example.com", timezone="Europe/Warsaw", device_token="alice-device")
+    carol = make_user(app, "carol@example.com")
+    bob_id, bob = tokens.user("bob@example.com", groups=["seller"])
+    group = make_group(app, alice, members={carol: "standard"}, name="Alice's")
+    carols_group = make_group(app, carol, name="Carol's")
+    event = make_event(app, group, alice, [carol])
+    comment = make_comment(app, event, alice, "alice was here")
+    listed = make_product(app, alice, name="Alice's wax")
+    unlisted = make_product(app, alice, name="Alice's secret", active=False)
+    fund(app, alice, 50_000)
+    order = make_order(app, alice, listed, status="completed")
+    delivery = make_delivery(app, alice, body="for alice only")
+    with app.app_context():
+        db.session.add(GroupInvitation(group_id=carols_group, user_id=alice, invited_by_id=carol,
+                                       status=InvitationStatus.PENDING))
+        db.session.add(MobileVerification(user_id=alice, mobile_number="+48111222333", code_salt="salt",
+                                          code_hash=_hash_code("salt", ALICE_CODE),
+                                          expires_at=clock.now() + timedelta(minutes=10)))
+        db.session.commit()
+    return Victim(dict(alice=alice, group=group, carols_group=carols_group, event=event, comment=comment,
+                       listed=listed, unlisted=unlisted, order=order, delivery=delivery), bob, bob_id)
+
+
+def _alices_things(app, alice: int) -> tuple:
+    """Everything of Alice's any route could read or change."""
+    from torium_api.accounts.models import Account, LedgerEntry
+    from torium_api.events.models import Event, EventComment, EventMember
+    from torium_api.groups.models import Group, GroupInvitation, GroupMember
+    from torium_api.orders.models import Order
+    from torium_api.products.models import Product
+    from torium_api.users.models import MobileVerification, User
+
+    def rows(*columns, where=True):
+        return db.session.execute(select(*columns).where(where).order_by(*columns)).all()
+
+    with app.app_context():
+        groups = select(GroupMember.group_id).where(GroupMember.user_id == alice).scalar_subquery()
+        events = select(Event.id).where(Event.group_id.in_(groups)).scalar_subquery()
+        account = select(Account.id).where(Account.user_id == alice).scalar_subquery()
+        return (rows(User.email, User.timezone, User.device_token, User.mobile_number, User.organization_id,
+                     User.reminder_preferences, where=User.id == alice),
+                rows(Group.id, Group.name, Group.description, where=Group.id.in_(groups)),
+                rows(GroupMember.group_id, GroupMember.user_id, GroupMember.role,
+                     where=GroupMember.group_id.in_(groups)),
+                rows(GroupInvitation.group_id, GroupInvitation.user_id, GroupInvitation.status,
+                     where=(GroupInvitation.user_id == alice) | GroupInvitation.group_id.in_(groups)),
+                rows(Event.id, Event.name, Event.starts_at, where=Event.id.in_(events)),
+                rows(EventMember.event_id, EventMember.user_id, where=EventMember.event_id.in_(events)),
+                rows(EventComment.id, EventComment.comment, where=EventComment.event_id.in_(events)),
+                rows(Product.id, Product.name, Product.price_cents, Product.stock, Product.active, Product.version,
+                     where=Product.seller_id == alice),
+                rows(Account.balance_cents, where=Account.user_id == alice),
+                rows(LedgerEntry.id, LedgerEntry.amount_cents, where=LedgerEntry.account_id == account),
+                rows(Order.id, Order.status, where=Order.user_id == alice),
+                rows(MobileVerification.id, MobileVerification.attempts, MobileVerification.closed_at,
+                     where=MobileVerification.user_id == alice))
+
+
+def _ids(data) -> set:
+    items = data["items"] if isinstance(data, dict) and "items" in data else data
+    return {item.get("id", item.get("group_id", item.get("user_id"))) for item in items}
+
+
+def _none_of(*keys):
+    return lambda v, data: not (_ids(data) & {v.ids[k] for k in keys})
+
+
+BOB_ONLY = {"name": "Mine", "description": ""}
+# (method, rule): (request(v) -> (url, extra headers, json), expected status, check(v, data) -> bool)
+OTHERS_DATA = {
+    ("GET", "/users"): (lambda v: ("/users", {}, None), 200, lambda v, d: d["user_id"] == v.bob_id),
+    ("PATCH", "/users/preferences"): (lambda v: ("/users/preferences", {}, {"timezone": "Asia/Tokyo"}), 200, None),
+    ("POST", "/users/mobile"): (lambda v: ("/users/mobile", {}, {"mobile_number": "+48111222333"}), 200, None),
+    ("PATCH", "/users/mobile"): (lambda v: ("/users/mobile", {}, {"code": ALICE_CODE}), 422, None),
+    ("PATCH", "/users/organization"): (lambda v: ("/users/organization", {}, {"organization_id": 1}), 200, None),
+    ("PATCH", "/users/device"): (lambda v: ("/users/device", {}, {"device_token": "bobs-device"}), 200, None),
+    ("GET", "/users/email"): (lambda v: ("/users/email", {"trm-email": "alice@example.com"}, None), 200,
+                              lambda v, d: d == {"user_id": v.ids["alice"]}),
+    ("GET", "/groups"): (lambda v: ("/groups", {}, None), 200, lambda v, d: d == []),
+    ("POST", "/groups"): (lambda v: ("/groups", {}, BOB_ONLY), 200, None),
+    ("PUT", "/groups"): (lambda v: ("/groups", {}, {"id": v.ids["group"], **BOB_ONLY}), 404, None),
+    ("DELETE", "/groups"): (lambda v: ("/groups", {}, {"id": v.ids["group"]}), 404, None),
+    ("GET", "/groups/invitation"): (lambda v: ("/groups/invitation", {}, None), 200, lambda v, d: d == []),
+    ("GET", "/groups/invitation/count"): (lambda v: ("/groups/invitation/count", {}, None), 200,
+                                          lambda v, d: d == {"count": 0}),
+    ("GET", "/group/members"): (lambda v: ("/group/members", {"trm-group-id": str(v.ids["group"])}, None), 404,
+                                None),
+    ("POST", "/group/members"): (lambda v: ("/group/members", {"trm-group-id": str(v.ids["group"]),
+                                                               "trm-user-id": str(v.bob_id)}, None), 404, None),
+    ("DELETE", "/group/members"): (lambda v: ("/group/members", {"trm-group-id": str(v.ids["group"]),
+                                                                 "trm-user-id": str(v.ids["alice"])}, None), 404,
+                                   None),
+    ("PATCH", "/group/members/status"): (lambda v: ("/group/members/status",
+                                                    {"trm-group-id": str(v.ids["carols_group"])},
+                                                    {"status": "confirmed"}), 404, None),
+    ("PATCH", "/group/members/role"): (lambda v: ("/group/members/role", {"trm-group-id": str(v.ids["group"])},
+                                                  {"status": "standard", "user_id": v.ids["alice"]}), 404, None),
+    ("GET", "/event"): (lambda v: ("/event", {}, None), 200, lambda v, d: d == []),
+    ("POST", "/event"): (lambda v: ("/event", {"trm-group-id": str(v.ids["group"])},
+                                    {"name": "E", "description": "", "event_timestamp": "2030-01-01 10:00:00",
+                                     "is_budget": False, "reminder": "once", "schedule_period": "1 day",
+                                     "users": []}), 404, None),
+    ("PUT", "/event"): (lambda v: ("/event", {}, {"id": v.ids["event"], "name": "E", "description": "",
+                                                  "event_timestamp": "2030-01-01 10:00:00", "is_budget": False,
+                                                  "reminder": "once", "schedule_period": "1 day", "users": []}),
+                        404, None),
+    ("DELETE", "/event"): (lambda v: ("/event", {}, {"id": v.ids["event"]}), 404, None),
+    ("POST", "/event/notify"): (lambda v: ("/event/notify", {}, {"event_id": v.ids["event"]}), 404, None),
+    ("GET", "/event/comment"): (lambda v: ("/event/comment", {"trm-event-id": str(v.ids["event"])}, None), 404,
+                                None),
+    ("POST", "/event/comment"): (lambda v: ("/event/comment", {}, {"event_id": v.ids["event"], "comment": "hi"}),
+                                 404, None),
+    ("PUT", "/event/comment"): (lambda v: ("/event/comment", {}, {"id": v.ids["comment"], "comment": "mine"}),
+                                404, None),
+    ("DELETE", "/event/comment"): (lambda v: ("/event/comment", {}, {"id": v.ids["comment"]}), 404, None),
+    ("GET", "/products"): (lambda v: ("/products?include_inactive=true", {}, None), 200,
+                           _none_of("listed", "unlisted")),
+    ("POST", "/products"): (lambda v: ("/products", {}, PRODUCT), 201, lambda v, d: d["seller_id"] == v.bob_id),
+    ("GET", "/products/<int:product_id>"): (lambda v: (f"/products/{v.ids['unlisted']}", {}, None), 404, None),
+    ("PATCH", "/products/<int:product_id>"): (lambda v: (f"/products/{v.ids['listed']}", {"If-Match": "*"},
+                                                         {"price_cents": 1}), 403, None),
+    ("DELETE", "/products/<int:product_id>"): (lambda v: (f"/products/{v.ids['listed']}", {}, None), 403, None),
+    ("POST", "/products/<int:product_id>/restock"): (lambda v: (f"/products/{v.ids['listed']}/restock", {},
+                                                                {"quantity": 5}), 403, None),
+    ("POST", "/products/<int:product_id>/image-upload-url"): (
+        lambda v: (f"/products/{v.ids['listed']}/image-upload-url", {}, None), 403, None),
+    ("GET", "/accounts/me"): (lambda v: ("/accounts/me", {}, None), 200, lambda v, d: d["balance_cents"] == 0),
+    ("POST", "/accounts/me/deposits"): (lambda v: ("/accounts/me/deposits", {}, {"amount_cents": 5}), 201,
+                                        lambda v, d: d["account"]["balance_cents"] == 5),
+    ("POST", "/accounts/me/withdrawals"): (lambda v: ("/accounts/me/withdrawals", {}, {"amount_cents": 5}), 409,
+                                           None),
+    ("GET", "/accounts/me/transactions"): (lambda v: ("/accounts/me/transactions", {}, None), 200,
+                                           lambda v, d: d["items"] == []),
+    ("GET", "/orders"): (lambda v: ("/orders", {}, None), 200, lambda v, d: d["items"] == []),
+    ("POST", "/orders"): (lambda v: ("/orders", {}, {"lines": [{"product_id": v.ids["listed"], "quantity": 1}],
+                                                     "shipping_address": {"name": "B", "line1": "x", "city": "y",
+                                                                          "postal_code": "00-001",
+                                                                          "country": "PL"}}), 202,
+                          lambda v, d: d["user_id"] == v.bob_id),
+    ("GET", "/orders/<int:order_id>"): (lambda v: (f"/orders/{v.ids['order']}", {}, None), 404, None),
+    ("POST", "/orders/<int:order_id>/cancel"): (lambda v: (f"/orders/{v.ids['order']}/cancel", {}, None), 404,
+                                                None),
+    ("POST", "/orders/<int:order_id>/receipt"): (lambda v: (f"/orders/{v.ids['order']}/receipt", {}, None), 404,
+                                                 None),
+    ("GET", "/notifications"): (lambda v: ("/notifications", {}, None), 200, lambda v, d: d["items"] == []),
+    ("GET", "/accounts"): (lambda v: ("/accounts", {}, None), 403, None),
+    ("GET", "/admin/orders"): (lambda v: (f"/admin/orders?user_id={v.ids['alice']}", {}, None), 403, None),
+}
+
+
+def test_every_route_that_reaches_someones_data_has_a_bola_case():
+    reaching = {key for key, (who, scope) in ROUTES.items() if who != PUBLIC and scope != "reference data"}
+    assert set(OTHERS_DATA) == reaching
+
+
+@pytest.mark.parametrize("key", sorted(OTHERS_DATA), ids=lambda k: f"{k[0]} {k[1]}")
+def test_another_users_data_is_out_of_reach(app, client, victim, key):
+    request, expected, check = OTHERS_DATA[key]
+    url, headers, body = request(victim)
+    before = _alices_things(app, victim.ids["alice"])
+    response = client.open(url, method=key[0], headers={**victim.bob, **headers}, json=body)
+    assert response.status_code == expected, (key, response.get_json())
+    if check is not None:
+        assert check(victim, response.get_json()["data"]), (key, response.get_json())
+    assert _alices_things(app, victim.ids["alice"]) == before, f"{key} changed Alice's data"
 
 
 def _b64(data) -> str:
@@ -132,27 +329,66 @@ def test_roles_cannot_be_claimed_in_a_body_or_header(client, tokens):
 MASS_ASSIGNMENT = {"id": 1, "user_id": 1, "seller_id": 1, "role": "admin", "status": "completed",
                    "balance_cents": 10**9, "price_cents": 1, "total_cents": 1, "created_at": "2020-01-01T00:00:00Z",
                    "version": 99}
+EVENT_BODY = {"name": "E", "description": "", "event_timestamp": "2030-01-01 10:00:00", "is_budget": False,
+              "reminder": "once", "schedule_period": "1 day", "users": []}
+ADDRESS = {"name": "B", "line1": "x", "city": "y", "postal_code": "00-001", "country": "PL"}
+# A body (and headers) each route's schemas accept, so that adding one field is the only thing wrong with it.
+VALID = {
+    ("PATCH", "/users/preferences"): ({}, {"reminder_preferences": "EMAIL"}),
+    ("POST", "/users/mobile"): ({}, {"mobile_number": "+48123456789"}),
+    ("PATCH", "/users/mobile"): ({}, {"code": "123456"}),
+    ("PATCH", "/users/organization"): ({}, {"organization_id": 1}),
+    ("PATCH", "/users/device"): ({}, {"device_token": "t"}),
+    ("POST", "/groups"): ({}, {"name": "G", "description": ""}),
+    ("PUT", "/groups"): ({}, {"id": 1, "name": "G", "description": ""}),
+    ("PATCH", "/group/members/status"): ({"trm-group-id": "1"}, {"status": "confirmed"}),
+    ("PATCH", "/group/members/role"): ({"trm-group-id": "1"}, {"status": "standard", "user_id": 2}),
+    ("POST", "/event"): ({"trm-group-id": "1"}, EVENT_BODY),
+    ("PUT", "/event"): ({}, {**EVENT_BODY, "id": 1}),
+    ("POST", "/event/notify"): ({}, {"event_id": 1}),
+    ("POST", "/event/comment"): ({}, {"event_id": 1, "comment": "c"}),
+    ("PUT", "/event/comment"): ({}, {"id": 1, "comment": "c"}),
+    ("POST", "/products"): ({}, PRODUCT),
+    ("PATCH", "/products/<int:product_id>"): ({"If-Match": "*"}, {"name": "N"}),
+    ("POST", "/products/<int:product_id>/restock"): ({}, {"quantity": 1}),
+    ("POST", "/accounts/me/deposits"): ({}, {"amount_cents": 1}),
+    ("POST", "/accounts/me/withdrawals"): ({}, {"amount_cents": 1}),
+    ("POST", "/orders"): ({}, {"lines": [{"product_id": 1, "quantity": 1}], "shipping_address": ADDRESS}),
+}
 
 
-@pytest.mark.parametrize("key", sorted(k for k in ROUTES if k[0] in ("POST", "PUT", "PATCH")),
-                         ids=lambda k: f"{k[0]} {k[1]}")
-def test_mass_assignment_fields_are_refused_on_every_body(app, client, tokens, key):
-    method, rule = key
-    headers = tokens.headers("mass@example.com", groups=["admin", "seller"])
+def _body_schema(app, method: str, rule: str) -> dict | None:
     spec = app.extensions["flask-smorest"]["apis"][""]["ext_obj"].spec.to_dict()
-    path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule)
-    operation = spec["paths"][path][method.lower()]
+    operation = spec["paths"][re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule)][method.lower()]
     if "requestBody" not in operation:
-        pytest.skip("takes no body")
-    schema_ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
-    accepted = set(spec["components"]["schemas"][schema_ref].get("properties", {}))
-    for field, value in MASS_ASSIGNMENT.items():
-        if field in accepted:
-            continue
-        response = client.open(_url(rule), method=method, headers=headers, json={field: value})
-        assert response.status_code in (401, 403, 404, 422), (key, field, response.status_code)
-        if response.status_code == 422:
-            assert field in (response.get_json().get("errors") or {}) or response.get_json()["errors"], (key, field)
+        return None
+    name = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    return spec["components"]["schemas"][name]
+
+
+def test_every_route_with_a_body_has_a_valid_one_here(app):
+    with_body = {(m, r) for m, r in ROUTES if m in ("POST", "PUT", "PATCH", "DELETE") and _body_schema(app, m, r)}
+    deletes = {key for key in with_body if key[0] == "DELETE"}  # bodies of ids only: checked by the id cases below
+    assert with_body - deletes == set(VALID)
+
+
+@pytest.mark.parametrize("key", sorted(VALID), ids=lambda k: f"{k[0]} {k[1]}")
+def test_mass_assignment_fields_are_refused_on_every_body(app, client, tokens, key):
+    """Each server-owned field, added to a body that is otherwise valid, is a 422 naming exactly that field,
+    and nothing is written (not even an outbox row)."""
+    method, rule = key
+    extra_headers, body = VALID[key]
+    headers = {**tokens.headers("mass@example.com", groups=["admin", "seller"]), **extra_headers}
+    accepted = set(_body_schema(app, method, rule).get("properties", {}))
+    client.get("/users", headers=headers)  # the user exists before the counts are taken
+    refused = [field for field in MASS_ASSIGNMENT if field not in accepted]
+    assert refused, key
+    for field in refused:
+        before = table_counts(app)
+        response = client.open(_url(rule), method=method, headers=headers, json={**body, field: MASS_ASSIGNMENT[field]})
+        assert response.status_code == 422, (key, field, response.get_json())
+        assert response.get_json()["errors"] == {field: ["Unknown field."]}, (key, field, response.get_json())
+        assert table_counts(app) == before, (key, field)
 
 
 def test_oversized_bodies_are_refused_everywhere(app, client, tokens):
