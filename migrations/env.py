@@ -90,6 +90,11 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        # The app's connections cancel statements after DB_STATEMENT_TIMEOUT_MS; a migration (an index on a big
+        # table) may rightly take longer. lock_timeout stays: a migration waiting behind live traffic gives up
+        # instead of queueing every request behind its lock.
+        connection.exec_driver_sql("SET statement_timeout = 0")
+        connection.commit()
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
@@ -98,6 +103,8 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+        connection.exec_driver_sql("RESET statement_timeout")  # back to the app's, before the pool reuses it
+        connection.commit()
 
 
 if context.is_offline_mode():

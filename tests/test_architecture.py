@@ -20,7 +20,7 @@ MAY_IMPORT = {
     "accounts": {"users", "organizations"},
     "orders": {"products", "accounts", "users", "organizations", "notifications"},
 }
-CORE_MAY_IMPORT_DOMAINS = {"workers", "dev", "__init__"}  # the composition roots: handler registry, dev, create_app
+CORE_MAY_IMPORT_DOMAINS = {"workers", "dev", "cli", "__init__"}  # composition roots: handlers, dev, CLI, create_app
 
 
 def _modules() -> dict[str, ast.Module]:

@@ -43,6 +43,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     logs.configure_logging(app.config["LOG_LEVEL"])
     db.init_app(app)
+    if app.config["DATABASE_SECRET_ARN"]:
+        _use_database_secret(app)
     migrate.init_app(app, db, directory=str(_ROOT / "migrations"), compare_type=True, render_as_batch=False)
     cors.init_app(app, origins=app.config["CORS_ORIGINS"], supports_credentials=False)
     limiter.init_app(app)
@@ -71,6 +73,17 @@ def _configure_database(app: Flask) -> None:
     else:
         url = _with_driver(url)
     app.config["SQLALCHEMY_DATABASE_URI"] = url
+
+
+def _use_database_secret(app: Flask) -> None:
+    from torium_api import aws
+    from torium_api.credentials import DatabaseSecret, use_secret
+    from torium_api.extensions import db
+
+    secret = DatabaseSecret(aws.build_client("secretsmanager", app.config), app.config["DATABASE_SECRET_ARN"])
+    app.extensions["torium_database_secret"] = secret
+    with app.app_context():
+        use_secret(db.engine, secret)
 
 
 def _with_driver(url: str) -> str:

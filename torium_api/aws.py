@@ -15,11 +15,12 @@ def client(service: str):
     if service not in cache:
         with _lock:
             if service not in cache:
-                cache[service] = _build(service, app.config)
+                cache[service] = build_client(service, app.config)
     return cache[service]
 
 
-def _build(service: str, config: dict):
+def build_client(service: str, config: dict):
+    """A client for ``service`` from settings, outside an app context (e.g. for the database's secret)."""
     kwargs = {
         "region_name": config["AWS_REGION"],
         "config": BotoConfig(connect_timeout=3, read_timeout=30, retries={"max_attempts": 3, "mode": "standard"}),

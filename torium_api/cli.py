@@ -17,6 +17,7 @@ from torium_api import queues
 outbox_cli = AppGroup("outbox", help="The transactional outbox.")
 worker_cli = AppGroup("worker", help="The SQS consumer and scheduler.")
 queues_cli = AppGroup("queues", help="The SQS queues.")
+organizations_cli = AppGroup("organizations", help="The organizations' reference data.")
 QUEUE_KEYS = click.Choice([queue.key for queue in queues.ALL])
 
 
@@ -84,6 +85,15 @@ def queues_redrive(queue: str, limit: int) -> None:
     click.echo(f"redrove {queues.redrive(queues.BY_KEY[queue], limit)}")
 
 
+@organizations_cli.command("upload-logos")
+def upload_logos() -> None:
+    """Upload the seeded organizations' logos to ORGANIZATION_LOGO_BUCKET (once per environment; idempotent)."""
+    from torium_api.organizations import services
+
+    for key in services.upload_logos():
+        click.echo(f"uploaded {key}")
+
+
 def register(app: Flask) -> None:
-    for command in (outbox_cli, worker_cli, queues_cli):
+    for command in (outbox_cli, worker_cli, queues_cli, organizations_cli):
         app.cli.add_command(command)

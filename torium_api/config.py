@@ -92,17 +92,35 @@ def load_config(environ: Mapping[str, str] | None = None, instance_path: Path | 
     development = env.get("TORIUM_ENV") == "development"
     production = not development  # fail closed: unset or unknown means production
     endpoint = env.get("AWS_ENDPOINT_URL") or (_local_aws_endpoint(instance) if development else None)
+    statement_timeout = int(env.get("DB_STATEMENT_TIMEOUT_MS", "25000"))  # below gunicorn's 30 s timeout
+    lock_timeout = int(env.get("DB_LOCK_TIMEOUT_MS", "5000"))
+    idle_timeout = int(env.get("DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", "60000"))
     return {
         "TORIUM_ENV": env.get("TORIUM_ENV") or "",
         "TRUSTED_PROXY_HOPS": int(env.get("TRUSTED_PROXY_HOPS", "0")),
         # Database: DATABASE_URL, or an embedded PostgreSQL under instance/ when unset.
         "DATABASE_URL": env.get("DATABASE_URL") or None,
         "EMBEDDED_PG_DIR": str(instance / "pgdata"),
+        # The database's user and password from a Secrets Manager secret (RDS's managed master secret) instead of
+        # DATABASE_URL: fetched once per process, again after an authentication failure (rotation).
+        "DATABASE_SECRET_ARN": env.get("DATABASE_SECRET_ARN") or None,
+        # Per connection: a statement, a lock wait or an idle open transaction longer than these is cancelled.
+        "DB_STATEMENT_TIMEOUT_MS": statement_timeout,
+        "DB_LOCK_TIMEOUT_MS": lock_timeout,
+        "DB_IDLE_IN_TRANSACTION_TIMEOUT_MS": idle_timeout,
         "SQLALCHEMY_ENGINE_OPTIONS": {
             "pool_pre_ping": True,
             "pool_recycle": int(env.get("DB_POOL_RECYCLE_SECONDS", "280")),
-            "pool_size": int(env.get("DB_POOL_SIZE", "5")),
-            "max_overflow": int(env.get("DB_MAX_OVERFLOW", "10")),
+            # A connection per request thread (gunicorn.conf.py: 4 threads) plus a few for bursts and background
+            # threads; README "Connection budget" multiplies it out against RDS max_connections.
+            "pool_size": int(env.get("DB_POOL_SIZE", "4")),
+            "max_overflow": int(env.get("DB_MAX_OVERFLOW", "4")),
+            "pool_timeout": float(env.get("DB_POOL_TIMEOUT_SECONDS", "10")),
+            # SQL parameters (e-mails, phone numbers) never in logs or exceptions outside development.
+            "hide_parameters": production,
+            "connect_args": {"connect_timeout": int(env.get("DB_CONNECT_TIMEOUT_SECONDS", "5")), "options": (
+                f"-c statement_timeout={statement_timeout} -c lock_timeout={lock_timeout} "
+                f"-c idle_in_transaction_session_timeout={idle_timeout}")},
         },
         # Identity: Amazon Cognito, or the local development issuer when no pool is set.
         "COGNITO_USER_POOL_ID": pool_id,
@@ -152,6 +170,10 @@ def load_config(environ: Mapping[str, str] | None = None, instance_path: Path | 
         "RATELIMIT_EMAIL_LOOKUP": env.get("RATELIMIT_EMAIL_LOOKUP", "20/minute;200/day"),
         "RATELIMIT_ORDERS": env.get("RATELIMIT_ORDERS", "30/minute;500/day"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # While the shared store is unreachable, limits count per process instead of failing every request; a
+        # store that hangs costs at most half a second.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         "SQL_COUNT_HEADER": _bool(env.get("SQL_COUNT_HEADER")),  # benchmark only: X-SQL-Count on responses
         # The local stack (development only).

@@ -8,6 +8,7 @@ No SQL text, stack trace or token detail ever reaches the client.
 
 import logging
 
+import sqlalchemy.exc
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
@@ -110,6 +111,13 @@ def handle_domain_error(error: DomainError):
     return error_response(error.status_code, error.message, error.errors, error.headers)
 
 
+def handle_database_unavailable(error: Exception):
+    """The database is down, restarting, or gave up on a statement (statement or lock timeout): nothing was
+    committed, and a retry shortly may succeed. Logged with its class, never its SQL or parameters."""
+    log.error("database unavailable: %s", type(getattr(error, "orig", error)).__name__)
+    return error_response(503, "The service is busy or restarting; retry shortly", headers={"Retry-After": "2"})
+
+
 def handle_unexpected(error: Exception):
     log.exception("unhandled exception")
     return error_response(500, "Internal server error")
@@ -118,4 +126,6 @@ def handle_unexpected(error: Exception):
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(sqlalchemy.exc.OperationalError, handle_database_unavailable)
+    app.register_error_handler(sqlalchemy.exc.TimeoutError, handle_database_unavailable)  # no pool connection free
     app.register_error_handler(Exception, handle_unexpected)

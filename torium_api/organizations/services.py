@@ -1,4 +1,5 @@
 import logging
+from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 from flask import current_app
@@ -9,6 +10,7 @@ from torium_api.organizations.models import Organization
 
 log = logging.getLogger(__name__)
 LOGO_LINK_SECONDS = 3600
+LOGOS = Path(__file__).resolve().parent / "logos"  # the seeded organizations' logos, shipped with the code
 
 
 def list_organizations() -> list[dict]:
@@ -31,3 +33,19 @@ def _logo_link(organization: Organization) -> str | None:
     except (BotoCoreError, ClientError):
         log.warning("cannot presign organization logo", exc_info=True)
         return None
+
+
+def upload_logos() -> list[str]:
+    """Put every seeded organization's logo into ORGANIZATION_LOGO_BUCKET (idempotent: same key, same bytes).
+
+    Returns the keys uploaded; an organization without a shipped file is skipped with a warning."""
+    bucket, s3, uploaded = current_app.config["ORGANIZATION_LOGO_BUCKET"], aws.client("s3"), []
+    for organization in db.session.scalars(db.select(Organization).order_by(Organization.id)):
+        path = LOGOS / organization.logo_key
+        if not path.is_file():
+            log.warning("no logo file shipped for %s", organization.name)
+            continue
+        s3.put_object(Bucket=bucket, Key=organization.logo_key, Body=path.read_bytes(), ContentType="image/png",
+                      CacheControl="public, max-age=86400")
+        uploaded.append(organization.logo_key)
+    return uploaded
