@@ -140,6 +140,15 @@ def test_cors_preflight_is_answered_without_a_token(client):
     assert response.headers["Access-Control-Allow-Origin"] in {"*", "https://app.example"}
 
 
+def test_cors_lets_a_browser_read_the_headers_clients_need(test_config, tokens):
+    """ETag, Location, X-Request-ID, Retry-After, X-Pagination and Idempotent-Replayed are readable from script."""
+    app = create_app({**test_config, "CORS_ORIGINS": ["https://app.torium.example"]})
+    response = app.test_client().get("/groups", headers={**tokens.headers(), "Origin": "https://app.torium.example"})
+    assert response.headers["Access-Control-Allow-Origin"] == "https://app.torium.example"
+    exposed = {h.strip().lower() for h in response.headers["Access-Control-Expose-Headers"].split(",")}
+    assert exposed >= {"etag", "location", "x-request-id", "retry-after", "x-pagination", "idempotent-replayed"}
+
+
 def test_cors_with_configured_origins_refuses_others(test_config):
     app = create_app({**test_config, "CORS_ORIGINS": ["https://app.torium.example"]})
     response = app.test_client().options(

@@ -5,6 +5,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from torium_api.config import load_config, validate
 
+# Response headers a browser client may read (CORS hides all but a few by default).
+EXPOSED_HEADERS = ["ETag", "Location", "X-Request-ID", "Retry-After", "X-Pagination", "Idempotent-Replayed"]
+
 
 def create_app(config: dict | None = None) -> Flask:
     """config → extensions → errors → auth → blueprints → CLI.
@@ -46,7 +49,7 @@ def create_app(config: dict | None = None) -> Flask:
     if app.config["DATABASE_SECRET_ARN"]:
         _use_database_secret(app)
     migrate.init_app(app, db, directory=str(_ROOT / "migrations"), compare_type=True, render_as_batch=False)
-    cors.init_app(app, origins=app.config["CORS_ORIGINS"], supports_credentials=False)
+    cors.init_app(app, origins=app.config["CORS_ORIGINS"], supports_credentials=False, expose_headers=EXPOSED_HEADERS)
     limiter.init_app(app)
     logs.init_app(app)
     api = Api(app)  # also registers the error handlers (errors.py via web.Api)

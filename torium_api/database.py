@@ -38,3 +38,11 @@ def transaction():
         db.session.commit()
     finally:
         db.session.info["transaction_depth"] = depth
+
+
+def locked(statement, *, of=None, skip_locked: bool = False):
+    """``statement`` as ``SELECT … FOR UPDATE`` whose rows replace what the session already holds.
+
+    A session keeps the attributes it loaded; without ``populate_existing`` a row loaded before the lock keeps
+    its old values after it, and a decision taken under the lock (refund? restock?) would use them."""
+    return statement.with_for_update(of=of, skip_locked=skip_locked).execution_options(populate_existing=True)

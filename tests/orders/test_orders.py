@@ -197,6 +197,10 @@ def test_other_users_orders_do_not_exist_for_them(app, client, tokens, store):
     admin = tokens.headers("boss@example.com", groups=["admin"])
     pending = data_of(client.get("/admin/orders?status=pending", headers=admin))["items"]
     assert [o["id"] for o in pending] == [order["id"]]
+    ada_id = data_of(client.get("/users", headers=ada))["user_id"]
+    assert [o["id"] for o in data_of(client.get(f"/admin/orders?user_id={ada_id}", headers=admin))["items"]] == \
+        [order["id"]]  # user_id filters for admins (it used to be refused as a legacy identity claim)
+    assert data_of(client.get(f"/admin/orders?user_id={eve_id}", headers=admin))["items"] == []
     assert data_of(client.get(f"/orders/{order['id']}", headers=admin))["id"] == order["id"]
     assert client.get(f"/orders?user_id={eve_id}", headers=ada).status_code == 403  # names someone else
 

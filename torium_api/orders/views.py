@@ -67,6 +67,7 @@ class OrderReceipt(MethodView):
 
 @blp.route("/admin/orders")
 class AllOrders(MethodView):
+    trm_user_id_target_methods = ("GET",)  # here ?user_id= filters whose orders are listed (admins), not the caller
     @blp.arguments(AdminOrderQueryArgsSchema, location="query")
     @blp.cursor_page(OrderSchema)
     def get(self, args):

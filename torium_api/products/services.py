@@ -8,6 +8,7 @@ from sqlalchemy import and_, func
 
 from torium_api import aws, clock
 from torium_api.actor import Actor
+from torium_api.database import locked
 from torium_api.errors import (
     Forbidden,
     Invalid,
@@ -49,7 +50,7 @@ def create_product(actor: Actor, **fields) -> Product:
 def get_product(actor: Actor, product_id: int, *, for_update: bool = False) -> Product:
     """Listed products are visible to everyone; unlisted ones only to who manages them."""
     query = db.select(Product).where(Product.id == product_id)
-    product = db.session.scalar(query.with_for_update(of=Product) if for_update else query)
+    product = db.session.scalar(locked(query, of=Product) if for_update else query)
     if product is None or not (product.active and product.deleted_at is None or _manages(actor, product)):
         raise NotFound("Product not found")
     return product

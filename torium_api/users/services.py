@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from torium_api import aws, clock, queues
 from torium_api.actor import Actor
+from torium_api.database import locked
 from torium_api.errors import DomainError, Invalid, NotFound, ServiceUnavailable, TooManyRequests
 from torium_api.extensions import db
 from torium_api.organizations import services as organizations
@@ -163,9 +164,9 @@ def _close_open_verifications(actor: Actor) -> None:
 def confirm_mobile(actor: Actor, code: str) -> User:
     max_attempts = current_app.config["MOBILE_CODE_MAX_ATTEMPTS"]
     verification = db.session.scalar(
-        db.select(MobileVerification).where(MobileVerification.user_id == actor.id,
-                                            MobileVerification.closed_at.is_(None))
-        .order_by(MobileVerification.id.desc()).limit(1).with_for_update())
+        locked(db.select(MobileVerification).where(MobileVerification.user_id == actor.id,
+                                                   MobileVerification.closed_at.is_(None))
+               .order_by(MobileVerification.id.desc()).limit(1)))
     if verification is None or not verification.is_open(clock.now(), max_attempts):
         raise WrongCode()
     verification.attempts += 1

@@ -6,6 +6,7 @@ from sqlalchemy import Select, bindparam
 
 from torium_api import queues
 from torium_api.actor import Actor
+from torium_api.database import locked
 from torium_api.errors import Invalid, NotFound
 from torium_api.events.models import Event, EventMember
 from torium_api.events.services import reminders
@@ -53,7 +54,7 @@ def create_event(actor: Actor, group_id: int, *, users: list[int], event_timesta
 
 
 def lock_event(event_id: int) -> Event:
-    event = db.session.scalar(db.select(Event).where(Event.id == event_id).with_for_update(of=Event))
+    event = db.session.scalar(locked(db.select(Event).where(Event.id == event_id), of=Event))
     if event is None:
         raise NotFound(EVENT_NOT_FOUND)
     return event

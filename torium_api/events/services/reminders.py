@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from torium_api import clock, queues
 from torium_api.actor import Actor
+from torium_api.database import locked
 from torium_api.errors import NotFound, TooManyRequests
 from torium_api.events.models import Event, EventMember, EventReminder, ReminderKind
 from torium_api.events.schedule import next_trigger
@@ -45,9 +46,8 @@ def fire_due_reminders() -> int:
     A worker that was down fires each overdue event once (not once per missed period)."""
     now, fired = clock.now(), 0
     while True:
-        due = db.session.scalars(
-            db.select(Event).where(Event.next_reminder_at <= now).order_by(Event.next_reminder_at)
-            .limit(BATCH).with_for_update(of=Event, skip_locked=True)).all()
+        query = db.select(Event).where(Event.next_reminder_at <= now).order_by(Event.next_reminder_at).limit(BATCH)
+        due = db.session.scalars(locked(query, of=Event, skip_locked=True)).all()
         for event in due:
             fired += _fire(event, event.next_reminder_at, ReminderKind.SCHEDULED)
             event.next_reminder_at = _next_trigger(event, now)
@@ -67,7 +67,7 @@ def _fire(event: Event, trigger_at, kind: ReminderKind) -> bool:
 
 def notify_now(actor: Actor, event_id: int) -> None:
     """"Notify all": the same reminder, now; at most once per event per NOTIFY_THROTTLE_SECONDS."""
-    event = db.session.scalar(db.select(Event).where(Event.id == event_id).with_for_update(of=Event))
+    event = db.session.scalar(locked(db.select(Event).where(Event.id == event_id), of=Event))
     membership = groups.find_membership(event.group_id, actor.id) if event else None
     if membership is None:
         raise NotFound("Event not found")

@@ -12,7 +12,7 @@ GROUP_NOT_FOUND = "Group not found"
 
 
 def lock_group(group_id: int) -> Group:
-    group = db.session.get(Group, group_id, with_for_update=True)
+    group = db.session.get(Group, group_id, with_for_update=True, populate_existing=True)  # fresh, see database.locked
     if group is None:
         raise NotFound(GROUP_NOT_FOUND)
     return group

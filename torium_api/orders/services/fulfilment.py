@@ -14,6 +14,7 @@ from flask import current_app
 from torium_api import clock, queues
 from torium_api.accounts import services as wallet
 from torium_api.accounts.models import EntryKind
+from torium_api.database import locked
 from torium_api.extensions import db
 from torium_api.orders.models import IN_PROGRESS, FailureReason, Order, OrderStatus, Shipment
 from torium_api.orders.services.transitions import lock_order, move_to
@@ -105,8 +106,9 @@ def reap_stuck() -> int:
     """Scheduler job: re-drive orders idle in a step too long, a few times, then fail them."""
     config = current_app.config
     cutoff = clock.now() - timedelta(seconds=config["ORDER_STEP_TIMEOUT_SECONDS"])
-    stuck = db.session.scalars(db.select(Order).where(Order.status.in_(IN_PROGRESS), Order.updated_at < cutoff)
-                               .order_by(Order.updated_at).limit(200).with_for_update(of=Order, skip_locked=True))
+    idle = (db.select(Order).where(Order.status.in_(IN_PROGRESS), Order.updated_at < cutoff)
+            .order_by(Order.updated_at).limit(200))
+    stuck = db.session.scalars(locked(idle, of=Order, skip_locked=True))
     count = 0
     for order in stuck:
         if order.retries < config["ORDER_MAX_RETRIES"]:
@@ -122,9 +124,8 @@ def reap_stuck() -> int:
 def expire_receipts() -> int:
     """Scheduler job: completed orders nobody confirmed in time become not_received (for the admins)."""
     cutoff = clock.now() - timedelta(seconds=current_app.config["ORDER_RECEIPT_TIMEOUT_SECONDS"])
-    overdue = db.session.scalars(db.select(Order).where(Order.status == OrderStatus.COMPLETED,
-                                                        Order.completed_at < cutoff)
-                                 .limit(500).with_for_update(of=Order, skip_locked=True)).all()
+    unconfirmed = db.select(Order).where(Order.status == OrderStatus.COMPLETED, Order.completed_at < cutoff).limit(500)
+    overdue = db.session.scalars(locked(unconfirmed, of=Order, skip_locked=True)).all()
     for order in overdue:
         move_to(order, OrderStatus.NOT_RECEIVED)
     return len(overdue)

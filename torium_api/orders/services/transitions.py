@@ -1,6 +1,7 @@
 """Order state changes: every one is told to the owner through the notification backbone."""
 
 from torium_api import clock
+from torium_api.database import locked
 from torium_api.errors import NotFound
 from torium_api.extensions import db
 from torium_api.notifications import Channel, request_notification
@@ -19,7 +20,7 @@ MESSAGES = {
 
 
 def lock_order(order_id: int) -> Order:
-    order = db.session.scalar(db.select(Order).where(Order.id == order_id).with_for_update(of=Order))
+    order = db.session.scalar(locked(db.select(Order).where(Order.id == order_id), of=Order))
     if order is None:
         raise NotFound("Order not found")
     return order
