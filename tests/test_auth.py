@@ -136,16 +136,19 @@ def test_trm_user_id_naming_someone_else_is_403(client, user):
 # --- the Cognito path: JWKS fetched over HTTP, cached, refetched with a cooldown --------------
 
 class _Jwks:
-    """A loopback JWKS endpoint that counts its hits and can fail on demand."""
+    """A loopback JWKS endpoint that counts its hits, can fail on demand, and can hold a request until released."""
 
     def __init__(self):
         self.keys = [rsa.generate_private_key(public_exponent=65537, key_size=2048)]
         self.hits, self.failing = 0, False
+        self.release = threading.Event()
+        self.release.set()
         jwks = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
                 jwks.hits += 1
+                jwks.release.wait(10)
                 if jwks.failing:
                     self.send_response(500)
                     self.end_headers()
@@ -167,15 +170,26 @@ class _Jwks:
         return {"keys": [{**json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(k.public_key())),
                           "kid": f"kid-{i}", "alg": "RS256", "use": "sig"} for i, k in enumerate(self.keys)]}
 
-    def token(self, index=0, **overrides):
+    def token(self, index=0, kid=None, **overrides):
         now = int(time.time())
         claims = {"sub": "c0ffee00-0000-4000-8000-000000000001", "iss": POOL_ISSUER, "client_id": "app-client",
-                  "token_use": "access", "iat": now, "exp": now + 300, "email": "cog@example.com", **overrides}
-        return jwt.encode(claims, self.keys[index], algorithm="RS256", headers={"kid": f"kid-{index}"})
+                  "token_use": "access", "iat": now, "exp": now + 300, "email": "cog@example.com",
+                  "email_verified": True, **overrides}
+        return jwt.encode(claims, self.keys[index], algorithm="RS256", headers={"kid": kid or f"kid-{index}"})
 
 
 POOL_ID = "eu-central-1_TestPool1"
 POOL_ISSUER = f"https://cognito-idp.eu-central-1.amazonaws.com/{POOL_ID}"
+
+
+class _Monotonic:
+    """The key source's interval clock, moved by the test."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
 
 
 @pytest.fixture
@@ -183,13 +197,17 @@ def cognito(test_config):
     jwks = _Jwks()
     app = create_app({**test_config, "COGNITO_USER_POOL_ID": POOL_ID, "COGNITO_REGION": "eu-central-1",
                       "COGNITO_ISSUER": POOL_ISSUER, "COGNITO_JWKS_URL": jwks.url,
-                      "COGNITO_APP_CLIENT_IDS": ["app-client"], "JWKS_CACHE_SECONDS": 3600})
-    yield app, jwks
+                      "COGNITO_APP_CLIENT_IDS": ["app-client"], "JWKS_CACHE_SECONDS": 3600,
+                      "JWKS_MAX_STALE_SECONDS": 7200})
+    monotonic = _Monotonic()
+    app.extensions["torium_auth"]["verifier"].keys._monotonic = monotonic
+    yield app, jwks, monotonic
+    jwks.release.set()
     jwks.server.shutdown()
 
 
 def test_cognito_token_is_verified_against_the_pool_jwks(cognito):
-    app, jwks = cognito
+    app, jwks, _ = cognito
     client = app.test_client()
     assert _get_users(client, jwks.token()).status_code == 200
     assert _get_users(client, jwks.token()).status_code == 200
@@ -197,33 +215,69 @@ def test_cognito_token_is_verified_against_the_pool_jwks(cognito):
 
 
 def test_unknown_kids_cause_at_most_one_refetch_per_cooldown(cognito):
-    app, jwks = cognito
+    app, jwks, clock = cognito
     client = app.test_client()
     assert _get_users(client, jwks.token()).status_code == 200
-    for i in range(5):
-        token = jwt.encode({"sub": "x"}, jwks.keys[0], algorithm="RS256", headers={"kid": f"random-{i}"})
-        assert _get_users(client, token).status_code == 401
-    assert jwks.hits == 1  # the first fetch started the cooldown: random kids fetch nothing
+    for i in range(20):
+        assert _get_users(client, jwks.token(kid=f"random-{i}")).status_code == 401
+    assert jwks.hits == 2  # the first unknown kid refetched once; the 19 others within the cooldown: nothing
+    clock.now += 31
+    assert _get_users(client, jwks.token(kid="random-x")).status_code == 401
+    assert jwks.hits == 3
 
 
-def test_a_rotated_key_is_accepted_after_the_cooldown(cognito, monkeypatch):
-    app, jwks = cognito
+def test_a_rotated_key_is_accepted_at_once(cognito):
+    app, jwks, _ = cognito
     client = app.test_client()
     assert _get_users(client, jwks.token()).status_code == 200
     jwks.keys.append(rsa.generate_private_key(public_exponent=65537, key_size=2048))
-    key_client = app.extensions["torium_auth"]["verifier"].keys.client
-    monkeypatch.setattr(key_client, "_last_successful_fetch", time.monotonic() - 31)
     assert _get_users(client, jwks.token(index=1)).status_code == 200
     assert jwks.hits == 2
 
 
 def test_jwks_outage_is_503_not_401(cognito):
-    app, jwks = cognito
+    app, jwks, _ = cognito
     jwks.failing = True
     response = _get_users(app.test_client(), jwks.token())
     assert response.status_code == 503
     assert response.headers["Retry-After"]
     assert response.get_json()["status"]["code"] == 503
+
+
+def test_while_the_jwks_endpoint_fails_fetches_are_bounded_and_cached_keys_still_work(cognito):
+    app, jwks, clock = cognito
+    client = app.test_client()
+    assert _get_users(client, jwks.token()).status_code == 200
+    jwks.failing = True
+    clock.now += 3600 + 1  # the cached set is past JWKS_CACHE_SECONDS
+    statuses = [_get_users(client, jwks.token()).status_code for _ in range(10)]
+    unknown = [_get_users(client, jwks.token(kid=f"new-{i}")).status_code for i in range(20)]
+    assert statuses == [200] * 10  # the last good key, up to JWKS_MAX_STALE_SECONDS
+    assert unknown == [503] * 20  # never accepted, never a flood: 1 attempt, then the backoff
+    assert jwks.hits == 2
+    clock.now += 2  # the backoff (1 s, doubling) is over: one more attempt
+    assert _get_users(client, jwks.token(kid="new-x")).status_code == 503
+    assert jwks.hits == 3
+    clock.now += 7200  # past JWKS_MAX_STALE_SECONDS: no key is served unverified for ever
+    assert _get_users(client, jwks.token()).status_code == 503
+
+
+def test_a_slow_fetch_does_not_hold_up_requests_whose_key_is_cached(cognito):
+    app, jwks, clock = cognito
+    assert _get_users(app.test_client(), jwks.token()).status_code == 200
+    jwks.release.clear()  # the endpoint now holds every fetch until released
+    fetching = threading.Thread(target=lambda: _get_users(app.test_client(), jwks.token(kid="rotated")))
+    fetching.start()
+    while jwks.hits < 2:
+        time.sleep(0.01)  # the unknown kid's fetch is in progress, holding the fetch lock
+    statuses = []
+    cached = threading.Thread(target=lambda: statuses.append(_get_users(app.test_client(), jwks.token()).status_code))
+    cached.start()
+    cached.join(timeout=5)
+    finished_while_fetching = not cached.is_alive()
+    jwks.release.set()
+    fetching.join(timeout=10)
+    assert finished_while_fetching and statuses == [200]
 
 
 def test_new_user_email_is_read_from_cognito_when_the_token_has_none(app, aws_endpoint):

@@ -9,12 +9,14 @@ the public keys come from. The request's ``Actor`` is the token's user and the r
 
 import logging
 import re
+import threading
 from collections.abc import Callable
 
 import jwt
 from flask import Flask, current_app, g, request
 from werkzeug.exceptions import Unauthorized
 
+from torium_api import clock
 from torium_api.actor import Actor, AppRole
 from torium_api.errors import Forbidden, ServiceUnavailable
 
@@ -33,18 +35,89 @@ class KeysUnavailable(Exception):
 
 
 class JwksKeySource:
-    """Cognito: the pool's JWKS, cached per process, refetched on an unknown kid (30 s cooldown)."""
+    """Cognito: the pool's JWKS, fetched by one request at a time and cached per process, with bounds.
 
-    def __init__(self, url: str, lifespan: float, timeout: float):
-        self.client = jwt.PyJWKClient(url, lifespan=lifespan, timeout=timeout, cooldown_duration=30)
+    PyJWKClient alone holds its lock during a fetch (every request waits, even those whose key is cached),
+    and while the endpoint fails every unknown ``kid`` fetches again. Here:
+    - a cached key is served without a lock or a network call while younger than ``ttl``; older but younger
+      than ``max_stale`` it is refreshed by one request in the background of the others, and while the endpoint
+      fails it is served as it was (a key Cognito withdrew is then accepted at most ``max_stale``);
+    - an unknown ``kid`` refetches at most once per ``miss_cooldown`` (a rotated-in key is seen within it);
+    - a failed fetch starts a backoff (1 s doubling to 60 s) during which nothing is fetched: unknown keys get
+      ``KeysUnavailable`` (503, never accepted);
+    - a waiting request waits at most ``timeout`` for the fetch in progress.
+    """
+
+    def __init__(self, url: str, *, ttl: float, max_stale: float, timeout: float, miss_cooldown: float = 30,
+                 backoff=(1.0, 60.0), monotonic=clock.monotonic):
+        self._fetcher = jwt.PyJWKClient(url, cache_jwk_set=False, timeout=timeout)  # its hardened HTTP GET only
+        self.ttl, self.max_stale, self.timeout, self.miss_cooldown = ttl, max_stale, timeout, miss_cooldown
+        self._backoff_min, self._backoff_max = backoff
+        self._monotonic = monotonic
+        self._snapshot: tuple[dict[str, jwt.PyJWK], float | None] = ({}, None)  # replaced whole, read lock-free
+        self._fetching = threading.Lock()
+        self._retry_at, self._delay, self._last_miss_fetch = 0.0, self._backoff_min, float("-inf")
+        self.fetches = 0
 
     def key(self, kid: str) -> jwt.PyJWK:
+        keys, fetched_at = self._snapshot
+        age = None if fetched_at is None else self._monotonic() - fetched_at
+        if kid in keys and age < self.ttl:
+            return keys[kid]
+        if kid in keys and age < self.max_stale:
+            return self._revalidate(kid, keys[kid])
+        return self._fetch_for(kid)
+
+    def _revalidate(self, kid: str, cached: jwt.PyJWK) -> jwt.PyJWK:
+        if not self._fetching.acquire(blocking=False):
+            return cached  # another request is refreshing
         try:
-            return self.client.get_signing_key(kid)
-        except jwt.PyJWKClientConnectionError as exc:
-            raise KeysUnavailable(str(exc)) from exc
-        except jwt.PyJWKClientError as exc:
-            raise InvalidToken(f"unknown kid: {exc}") from exc
+            fresh = self._fetch_locked()
+        except KeysUnavailable:
+            return cached  # the endpoint fails: the last good key, until max_stale
+        finally:
+            self._fetching.release()
+        if kid not in fresh:
+            raise InvalidToken("kid no longer published")
+        return fresh[kid]
+
+    def _fetch_for(self, kid: str) -> jwt.PyJWK:
+        if not self._fetching.acquire(timeout=self.timeout):
+            raise KeysUnavailable("timed out waiting for the JWKS fetch in progress")
+        try:
+            keys, fetched_at = self._snapshot
+            now = self._monotonic()
+            if kid in keys and fetched_at is not None and now - fetched_at < self.max_stale:
+                return keys[kid]  # the fetch we waited for brought it
+            recent = fetched_at is not None and now - fetched_at < self.ttl
+            if recent and now - self._last_miss_fetch < self.miss_cooldown:
+                raise InvalidToken("unknown kid")  # no fetch: a flood of random kids costs nothing
+            if recent:
+                self._last_miss_fetch = now
+            keys = self._fetch_locked()
+        finally:
+            self._fetching.release()
+        if kid not in keys:
+            raise InvalidToken("unknown kid")
+        return keys[kid]
+
+    def _fetch_locked(self) -> dict[str, jwt.PyJWK]:
+        now = self._monotonic()
+        if now < self._retry_at:
+            raise KeysUnavailable(f"JWKS endpoint failing; next attempt in {self._retry_at - now:.0f} s")
+        self.fetches += 1
+        try:
+            document = jwt.PyJWKSet.from_dict(self._fetcher.fetch_data())
+            keys = {key.key_id: key for key in document.keys if key.key_id and key.public_key_use in ("sig", None)}
+            if not keys:
+                raise jwt.PyJWKSetError("no signing keys")
+        except (jwt.PyJWTError, ValueError, OSError) as exc:  # ValueError: a 200 whose body is not JSON
+            self._retry_at = self._monotonic() + self._delay
+            self._delay = min(self._delay * 2, self._backoff_max)
+            raise KeysUnavailable(f"JWKS fetch failed: {type(exc).__name__}") from exc
+        self._delay, self._retry_at = self._backoff_min, 0.0
+        self._snapshot = (keys, self._monotonic())
+        return keys
 
 
 class TokenVerifier:
@@ -90,7 +163,8 @@ class TokenVerifier:
 def build_verifier(config: dict) -> TokenVerifier:
     if config["COGNITO_USER_POOL_ID"]:
         url = config["COGNITO_JWKS_URL"] or f"{config['COGNITO_ISSUER']}/.well-known/jwks.json"
-        keys = JwksKeySource(url, config["JWKS_CACHE_SECONDS"], config["JWKS_TIMEOUT_SECONDS"])
+        keys = JwksKeySource(url, ttl=config["JWKS_CACHE_SECONDS"], max_stale=config["JWKS_MAX_STALE_SECONDS"],
+                             timeout=config["JWKS_TIMEOUT_SECONDS"])
     elif config["TORIUM_ENV"] == "development":
         from torium_api.dev.local_issuer import LocalKeySource
 

@@ -6,8 +6,14 @@ job table) are compared and moved in SQL with the database's ``now()``, so their
 one clock too. Nothing else calls ``datetime.now()`` or ``time.time()``.
 """
 
+import time
 from datetime import UTC, datetime
 
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def monotonic() -> float:
+    """Seconds on a clock that never jumps: for measuring intervals (cooldowns, backoffs), not for dates."""
+    return time.monotonic()

@@ -134,6 +134,8 @@ def load_config(environ: Mapping[str, str] | None = None, instance_path: Path | 
         "AUTH_LEEWAY_SECONDS": int(env.get("AUTH_LEEWAY_SECONDS", "30")),
         "JWKS_CACHE_SECONDS": int(env.get("JWKS_CACHE_SECONDS", "21600")),
         "JWKS_TIMEOUT_SECONDS": float(env.get("JWKS_TIMEOUT_SECONDS", "3")),
+        # While the JWKS endpoint fails, keys older than JWKS_CACHE_SECONDS are still served up to this age.
+        "JWKS_MAX_STALE_SECONDS": int(env.get("JWKS_MAX_STALE_SECONDS", "86400")),
         "LOCAL_KEY_DIR": str(instance / "dev-keys"),
         # AWS: real AWS by default; AWS_ENDPOINT_URL (or `make run`'s moto server) for local.
         "AWS_REGION": region,
