@@ -130,7 +130,7 @@ def make_event(app, group_id: int, creator_id: int, members=(), *, starts_at: da
         db.session.flush()
         for user_id in dict.fromkeys([creator_id, *members]):
             db.session.add(EventMember(event_id=event.id, group_id=group_id, user_id=user_id))
-        reminders.schedule(event, created=True)
+        reminders.schedule(event)
         return event.id
 
 

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import func, select
 
-from tests.factories import run_concurrently
+from tests.factories import run_concurrently, sub_of
 from torium_api import create_app
 from torium_api.extensions import db
 from torium_api.users.models import User
@@ -280,8 +280,8 @@ def test_a_slow_fetch_does_not_hold_up_requests_whose_key_is_cached(cognito):
     assert finished_while_fetching and statuses == [200]
 
 
-def test_new_user_email_is_read_from_cognito_when_the_token_has_none(app, aws_endpoint):
-    """Real Cognito access tokens carry no e-mail: the user's own token asks Cognito (moto's) once."""
+def _cognito_user(aws_endpoint, email: str, verified: bool):
+    """A user of moto's Cognito and their access token (which, as on AWS, carries no e-mail)."""
     import boto3
 
     idp = boto3.client("cognito-idp", endpoint_url=aws_endpoint, region_name="eu-central-1",
@@ -289,19 +289,84 @@ def test_new_user_email_is_read_from_cognito_when_the_token_has_none(app, aws_en
     pool = idp.create_user_pool(PoolName="t")["UserPool"]["Id"]
     app_client = idp.create_user_pool_client(UserPoolId=pool, ClientName="c",
                                              ExplicitAuthFlows=["ADMIN_NO_SRP_AUTH"])["UserPoolClient"]["ClientId"]
-    idp.admin_create_user(UserPoolId=pool, Username="neo@example.com", TemporaryPassword="Tmp-Passw0rd!",
-                          UserAttributes=[{"Name": "email", "Value": "neo@example.com"}], MessageAction="SUPPRESS")
-    idp.admin_set_user_password(UserPoolId=pool, Username="neo@example.com", Password="Passw0rd-123!",
-                                Permanent=True)
+    attributes = [{"Name": "email", "Value": email}] + (
+        [{"Name": "email_verified", "Value": "true"}] if verified else [])
+    idp.admin_create_user(UserPoolId=pool, Username=email, TemporaryPassword="Tmp-Passw0rd!",
+                          UserAttributes=attributes, MessageAction="SUPPRESS")
+    idp.admin_set_user_password(UserPoolId=pool, Username=email, Password="Passw0rd-123!", Permanent=True)
     access_token = idp.admin_initiate_auth(
         UserPoolId=pool, ClientId=app_client, AuthFlow="ADMIN_NO_SRP_AUTH",
-        AuthParameters={"USERNAME": "neo@example.com", "PASSWORD": "Passw0rd-123!"},
+        AuthParameters={"USERNAME": email, "PASSWORD": "Passw0rd-123!"},
     )["AuthenticationResult"]["AccessToken"]
     claims = jwt.decode(access_token, options={"verify_signature": False})
     assert "email" not in claims
+    return idp, pool, claims, access_token
+
+
+@pytest.mark.parametrize("verified, stored", [(True, "neo@example.com"), (False, "")])
+def test_a_new_users_email_is_read_from_cognito_and_kept_only_when_verified(app, aws_endpoint, verified, stored):
+    """Real Cognito access tokens carry no e-mail: the user's own token asks Cognito (moto's) once."""
+    _, _, claims, access_token = _cognito_user(aws_endpoint, "neo@example.com", verified)
     with app.app_context():
         from torium_api.users import services
 
         services.create_user_from_token(claims, access_token)
         db.session.commit()
-        assert services.find_user_by_sub(claims["sub"]).email == "neo@example.com"
+        assert services.find_user_by_sub(claims["sub"]).email == stored
+
+
+def test_the_stored_email_follows_the_tokens_verified_email(client, tokens):
+    first = sub_of("first@example.com")  # one account (one sub) whose address changes
+    assert client.get("/users", headers=tokens.headers("first@example.com")).get_json()["data"]["email"] == \
+        "first@example.com"
+    unverified = tokens.headers("new@example.com", sub=first, email_verified=False)
+    assert client.get("/users", headers=unverified).get_json()["data"]["email"] == ""  # not searchable meanwhile
+    verified = tokens.headers("new@example.com", sub=first)
+    assert client.get("/users", headers=verified).get_json()["data"]["email"] == "new@example.com"
+    friend = tokens.headers("friend@example.com")
+    assert client.get("/users/email", headers={**friend, "trm-email": "new@example.com"}).status_code == 200
+    assert client.get("/users/email", headers={**friend, "trm-email": "first@example.com"}).status_code == 404
+
+
+def test_an_address_verified_by_another_account_moves_to_it(client, tokens):
+    """Lookups never choose between two users: the address belongs to the account that verified it last."""
+    old = client.get("/users", headers=tokens.headers("shared@example.com")).get_json()["data"]["user_id"]
+    other = tokens.headers("shared@example.com", sub=sub_of("other@example.com"))
+    new_id = client.get("/users", headers=other).get_json()["data"]["user_id"]
+    assert new_id != old
+    lookup = client.get("/users/email", headers={**tokens.headers("x@example.com"), "trm-email": "SHARED@example.com"})
+    assert lookup.get_json()["data"] == {"user_id": new_id}
+
+
+def test_access_tokens_reread_the_email_from_cognito_only_now_and_then(app, client, aws_endpoint, monkeypatch):
+    from torium_api.users import services
+    from torium_api.users.models import User
+
+    idp, pool, claims, access_token = _cognito_user(aws_endpoint, "neo@example.com", verified=True)
+    calls = []
+    real = services._email_from_cognito
+    monkeypatch.setattr(services, "_email_from_cognito", lambda *a, **k: calls.append(1) or real(*a, **k))
+    with app.app_context():
+        services.create_user_from_token(claims, access_token)
+        db.session.commit()
+        user = services.find_user_by_sub(claims["sub"])
+        assert not services.identity_is_stale(user, claims)  # just read: no call per request
+        idp.admin_update_user_attributes(UserPoolId=pool, Username="neo@example.com", UserAttributes=[
+            {"Name": "email", "Value": "trinity@example.com"}, {"Name": "email_verified", "Value": "true"}])
+        user.identity_checked_at = user.identity_checked_at.replace(year=2000)  # a day (or more) later
+        assert services.identity_is_stale(user, claims)
+        services.refresh_identity(user, claims, access_token)
+        db.session.commit()
+        assert db.session.get(User, user.id).email == "trinity@example.com" and len(calls) == 2
+
+
+def test_a_disabled_users_valid_token_is_refused_at_once(app, client, user):
+    from torium_api.users.models import User
+
+    assert client.get("/users", headers=user[1]).status_code == 200
+    with app.app_context():
+        db.session.get(User, user[0]).disabled_at = db.func.now()
+        db.session.commit()
+    response = client.get("/users", headers=user[1])
+    assert response.status_code == 403
+    assert response.get_json()["status"]["message"] == "This account is disabled"

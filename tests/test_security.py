@@ -74,7 +74,8 @@ ROUTES = {
     ("GET", "/accounts"): (ADMIN, "back office"),
     ("GET", "/admin/orders"): (ADMIN, "back office"),
 }
-LISTS = {"/groups": "page_size", "/group/members": "page_size", "/event": "page_size", "/products": "limit",
+LISTS = {"/groups": "page_size", "/group/members": "page_size", "/event": "page_size", "/event/comment": "page_size",
+         "/products": "limit",
          "/accounts/me/transactions": "limit", "/accounts": "limit", "/orders": "limit", "/admin/orders": "limit",
          "/notifications": "limit"}
 
@@ -402,7 +403,7 @@ def test_oversized_bodies_are_refused_everywhere(app, client, tokens):
 @pytest.mark.parametrize("path", sorted(LISTS))
 def test_page_sizes_are_capped_on_every_list(client, tokens, path):
     headers = tokens.headers("pager@example.com", groups=["admin"])
-    response = client.get(f"{path}?{LISTS[path]}=100000", headers={**headers, "trm-group-id": "1"})
+    response = client.get(f"{path}?{LISTS[path]}=100000", headers={**headers, "trm-group-id": "1", "trm-event-id": "1"})
     assert response.status_code == 422
 
 

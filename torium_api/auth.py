@@ -199,7 +199,10 @@ def _authenticate() -> None:
         log.error("JWKS unavailable", extra={"reason": str(exc)})
         raise ServiceUnavailable("Authentication is temporarily unavailable", headers={"Retry-After": "5"}) from None
     g.auth_claims = claims
-    g.actor = Actor(state["load_user"](claims, token.strip()), AppRole.from_claims(claims.get("cognito:groups")))
+    user = state["load_user"](claims, token.strip())
+    if user.disabled_at is not None:  # refused at once, though the token stays valid until it expires
+        raise Forbidden("This account is disabled")
+    g.actor = Actor(user, AppRole.from_claims(claims.get("cognito:groups")))
     _check_legacy_identity_headers()
 
 

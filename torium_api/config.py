@@ -131,6 +131,8 @@ def load_config(environ: Mapping[str, str] | None = None, instance_path: Path | 
         "COGNITO_JWKS_URL": None,  # derived from the issuer; only tests point it elsewhere
         "COGNITO_APP_CLIENT_IDS": _list(env.get("COGNITO_APP_CLIENT_IDS")) if pool_id else [LOCAL_CLIENT_ID],
         "COGNITO_ACCEPT_ID_TOKENS": _bool(env.get("COGNITO_ACCEPT_ID_TOKENS")),
+        # How often the verified e-mail behind an access token (which carries none) is read again from Cognito.
+        "IDENTITY_REFRESH_SECONDS": int(env.get("IDENTITY_REFRESH_SECONDS", "86400")),
         "AUTH_LEEWAY_SECONDS": int(env.get("AUTH_LEEWAY_SECONDS", "30")),
         "JWKS_CACHE_SECONDS": int(env.get("JWKS_CACHE_SECONDS", "21600")),
         "JWKS_TIMEOUT_SECONDS": float(env.get("JWKS_TIMEOUT_SECONDS", "3")),
@@ -165,6 +167,15 @@ def load_config(environ: Mapping[str, str] | None = None, instance_path: Path | 
         "ORDER_MAX_RETRIES": int(env.get("ORDER_MAX_RETRIES", "3")),
         "ORDER_RECEIPT_TIMEOUT_SECONDS": int(env.get("ORDER_RECEIPT_TIMEOUT_SECONDS", str(14 * 86400))),
         "MAX_GROUP_MEMBERS": int(env.get("MAX_GROUP_MEMBERS", "500")),
+        # Quotas per user (429 with Retry-After beyond): what grows without bound or reaches other people.
+        "QUOTA_EVENTS_PER_DAY": int(env.get("QUOTA_EVENTS_PER_DAY", "50")),
+        "QUOTA_COMMENTS_PER_HOUR": int(env.get("QUOTA_COMMENTS_PER_HOUR", "60")),
+        "QUOTA_INVITATIONS_PER_DAY": int(env.get("QUOTA_INVITATIONS_PER_DAY", "100")),
+        "QUOTA_GROUPS_PER_DAY": int(env.get("QUOTA_GROUPS_PER_DAY", "20")),
+        "MAX_GROUPS_OWNED": int(env.get("MAX_GROUPS_OWNED", "100")),
+        "MOBILE_CODES_PER_NUMBER_PER_DAY": int(env.get("MOBILE_CODES_PER_NUMBER_PER_DAY", "5")),
+        # A comment pushes the event's other members at most once per this interval (later ones: in the app only).
+        "COMMENT_PUSH_INTERVAL_SECONDS": int(env.get("COMMENT_PUSH_INTERVAL_SECONDS", "300")),
         # HTTP.
         "CORS_ORIGINS": _list(env.get("CORS_ORIGINS")) or (["*"] if development else []),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(64 * 1024))),

@@ -120,9 +120,9 @@ def test_a_worker_down_for_days_catches_up_once(app, client, group, frozen):
 
 def test_two_workers_ticking_at_once_send_each_reminder_once(app, client, group, frozen):
     for i in range(30):
-        _create(client, group, event_timestamp=f"2026-03-21 1{i % 10}:00:00", reminder="once",
+        _create(client, group, event_timestamp=f"2026-03-22 1{i % 10}:00:00", reminder="once",
                 schedule_period="1 day", name=f"E{i}")
-    frozen.now = datetime(2026, 3, 20, 23, 0, tzinfo=WARSAW)
+    frozen.now = datetime(2026, 3, 21, 23, 0, tzinfo=WARSAW)
     assert sum(run_concurrently(lambda: _tick(app), lambda: _tick(app))) == 30
     with app.app_context():
         assert len(db.session.scalars(select(EventReminder)).all()) == 30

@@ -52,10 +52,11 @@ def test_a_rolled_back_transaction_emits_nothing(app):
 def test_a_failed_request_leaves_no_message(client, app, user, monkeypatch):
     from torium_api.users import services
 
-    def fail(*args, **kwargs):
+    def emit_then_crash(*args, **kwargs):
+        emit(*args, **kwargs)
         raise RuntimeError("crash after emit")
 
-    monkeypatch.setattr(services, "_hash_code", fail)
+    monkeypatch.setattr(services, "emit", emit_then_crash)
     response = client.post("/users/mobile", headers=user[1], json={"mobile_number": "+48123123123"})
     assert response.status_code == 500
     assert _pending(app) == 0

@@ -1,11 +1,15 @@
 """Contract routes 22–28: the caller's profile, preferences, phone, organization, device, e-mail look-up."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from tests.factories import run_background
+from torium_api.dev.local_aws import sent_notifications
 from torium_api.extensions import db
+from torium_api.notifications.models import NotificationDelivery
 from torium_api.outbox.models import OutboxMessage
 from torium_api.users.models import MobileVerification, User
 
@@ -25,6 +29,14 @@ def _row(app, user_id) -> User:
         user = db.session.get(User, user_id)
         db.session.expunge(user)
         return user
+
+
+def _dead_letters(app, sqs) -> list[str]:
+    from torium_api import queues
+
+    with app.app_context():
+        url = queues.dlq_url(queues.NOTIFICATIONS)
+    return [m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])]
 
 
 def _messages(app, type_):
@@ -97,49 +109,62 @@ def test_malformed_json_is_400_in_the_envelope(client, user):
 
 # --- phone verification -------------------------------------------------------------------
 
-def _request_code(client, app, headers, number="+48123456789") -> str:
-    response = client.post("/users/mobile", headers=headers, json={"mobile_number": number})
-    assert response.status_code == 200, response.get_json()
-    message = _messages(app, "users.mobile_verification_requested")[-1]
-    return message.payload["message"].rsplit(" ", 1)[-1]
+@pytest.fixture
+def texted(client, app, sqs, aws_endpoint):
+    """Request a code for a number and read it from the SMS the local AWS endpoint received (as a phone would):
+    the code exists nowhere else."""
+
+    def request_code(headers, number="+48123456789") -> str:
+        response = client.post("/users/mobile", headers=headers, json={"mobile_number": number})
+        assert response.status_code == 200, response.get_json()
+        run_background(app)
+        [*_, last] = [m["text"] for m in sent_notifications(aws_endpoint) if m["recipient"] == number]
+        return last.rsplit(" ", 1)[-1]
+
+    return request_code
 
 
-def test_post_mobile_stores_only_a_hash_and_emits_the_sms(client, app, user):
-    code = _request_code(client, app, user[1])
+def test_post_mobile_sends_a_code_that_exists_only_as_a_hash_and_in_the_sms(client, app, user, texted, sqs):
+    from torium_api.outbox.models import OutboxMessage
+
+    code = texted(user[1])
     assert len(code) == 6 and code.isdigit()
-    message = _messages(app, "users.mobile_verification_requested")[0]
-    assert message.queue == "notifications" and message.sent_at is None
-    assert message.payload["mobile_number"] == "+48123456789"
+    [message] = _messages(app, "users.mobile_verification_requested")
+    assert message.queue == "notifications"
     with app.app_context():
         stored = db.session.scalar(select(MobileVerification))
-        assert code not in (stored.code_hash, stored.code_salt)
+        assert message.payload == {"verification_id": stored.id}  # no number, no code: nothing to leak
+        assert stored.code_hash and code not in (stored.code_hash, stored.code_salt)
+        assert not any(code in json.dumps(m.payload) for m in db.session.scalars(select(OutboxMessage)))
+        assert db.session.scalar(select(NotificationDelivery.body)) == "[redacted: contains a secret code]"
+    assert [json.loads(b)["payload"] for b in _dead_letters(app, sqs)] == []  # and nothing waits in a DLQ
 
 
-def test_confirming_the_code_sets_the_number_and_sms_preference(client, app, user):
-    code = _request_code(client, app, user[1])
+def test_confirming_the_code_sets_the_number_and_sms_preference(client, app, user, texted):
+    code = texted(user[1])
     response = client.patch("/users/mobile", headers=user[1], json={"code": code})
     assert response.status_code == 200 and response.get_json() == {"status": OK, "data": None}
     profile = _profile(client, user[1])
     assert profile["mobile_number"] == "+48123456789" and profile["reminder_preferences"] == "SMS"
 
 
-def test_a_code_is_single_use(client, app, user):
-    code = _request_code(client, app, user[1])
+def test_a_code_is_single_use(client, app, user, texted):
+    code = texted(user[1])
     assert client.patch("/users/mobile", headers=user[1], json={"code": code}).status_code == 200
     assert client.patch("/users/mobile", headers=user[1], json={"code": code}).status_code == 422
 
 
-def test_a_new_code_invalidates_the_previous_one(client, app, user):
-    first = _request_code(client, app, user[1], "+48111111111")
-    second = _request_code(client, app, user[1], "+48222222222")
+def test_a_new_code_invalidates_the_previous_one(client, app, user, texted):
+    first = texted(user[1], "+48111111111")
+    second = texted(user[1], "+48222222222")
     if first != second:
         assert client.patch("/users/mobile", headers=user[1], json={"code": first}).status_code == 422
     assert client.patch("/users/mobile", headers=user[1], json={"code": second}).status_code == 200
     assert _profile(client, user[1])["mobile_number"] == "+48222222222"
 
 
-def test_an_expired_code_is_refused(client, app, user):
-    code = _request_code(client, app, user[1])
+def test_an_expired_code_is_refused(client, app, user, texted):
+    code = texted(user[1])
     with app.app_context():
         db.session.execute(db.update(MobileVerification).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
         db.session.commit()
@@ -147,8 +172,8 @@ def test_an_expired_code_is_refused(client, app, user):
     assert _profile(client, user[1])["mobile_number"] is None
 
 
-def test_wrong_codes_are_counted_and_lock_the_code(client, app, user):
-    code = _request_code(client, app, user[1])
+def test_wrong_codes_are_counted_and_lock_the_code(client, app, user, texted):
+    code = texted(user[1])
     wrong = f"{(int(code) + 1) % 10**6:06d}"
     for _ in range(app.config["MOBILE_CODE_MAX_ATTEMPTS"]):
         response = client.patch("/users/mobile", headers=user[1], json={"code": wrong})
@@ -160,19 +185,30 @@ def test_wrong_codes_are_counted_and_lock_the_code(client, app, user):
         assert db.session.scalar(select(MobileVerification.attempts)) == app.config["MOBILE_CODE_MAX_ATTEMPTS"]
 
 
-def test_another_users_code_does_not_verify_me(client, app, tokens):
+def test_another_users_code_does_not_verify_me(client, app, tokens, texted):
     _, ada = tokens.user("ada@example.com")
     _, eve = tokens.user("eve@example.com")
-    code = _request_code(client, app, ada)
+    code = texted(ada)
     assert client.patch("/users/mobile", headers=eve, json={"code": code}).status_code == 422
 
 
 def test_sending_codes_is_rate_limited_per_user(client, app, user):
     for i in range(app.config["MOBILE_CODES_PER_HOUR"]):
-        _request_code(client, app, user[1], f"+4850000000{i}")
+        assert client.post("/users/mobile", headers=user[1], json={"mobile_number": f"+4850000000{i}"}).status_code \
+            == 200
     response = client.post("/users/mobile", headers=user[1], json={"mobile_number": "+48500000009"})
-    assert response.status_code == 429 and response.headers["Retry-After"] == "3600"
+    assert response.status_code == 429 and 3590 <= int(response.headers["Retry-After"]) <= 3600
     assert len(_messages(app, "users.mobile_verification_requested")) == app.config["MOBILE_CODES_PER_HOUR"]
+
+
+def test_codes_to_one_number_are_limited_across_accounts(client, app, tokens):
+    """Anyone may sign up: without a per-number limit, many accounts could text one victim without end."""
+    limit = app.config["MOBILE_CODES_PER_NUMBER_PER_DAY"]
+    accounts = [tokens.user(f"sender{i}@example.com")[1] for i in range(limit + 1)]
+    statuses = [client.post("/users/mobile", headers=headers, json={"mobile_number": "+48600600600"}).status_code
+                for headers in accounts]
+    assert statuses == [200] * limit + [429]
+    assert len(_messages(app, "users.mobile_verification_requested")) == limit
 
 
 @pytest.mark.parametrize("number", ["123456789", "+0123456789", "+48 123 456 789", "", 48123456789,
@@ -188,9 +224,9 @@ def test_malformed_codes_are_422(client, user, code):
     assert client.patch("/users/mobile", headers=user[1], json={"code": code}).status_code == 422
 
 
-def test_codes_never_reach_the_logs(client, app, user, caplog):
+def test_codes_never_reach_the_logs(client, app, user, caplog, texted):
     caplog.set_level("DEBUG")
-    code = _request_code(client, app, user[1])
+    code = texted(user[1])
     client.patch("/users/mobile", headers=user[1], json={"code": code})
     assert code not in caplog.text
 

@@ -50,6 +50,7 @@ class Event(TimestampMixin, db.Model):
     reminder: Mapped[Reminder] = mapped_column(pg_enum(Reminder, "reminder_kind"))
     schedule_period: Mapped[Period] = mapped_column(pg_enum(Period, "schedule_period"))
     next_reminder_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_comment_push_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     group: Mapped[Group] = relationship(lazy="joined", innerjoin=True)
     members: Mapped[list["EventMember"]] = relationship(

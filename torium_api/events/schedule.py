@@ -4,8 +4,8 @@ Triggers are computed in the event's wall-clock time (its IANA zone), so a remin
 time of day across DST changes, and months are calendar months clamped to short months
 (an event on the 31st is reminded on Feb 28/29 and Apr 30).
 
-- ``once``: a single trigger at event − period (or at creation, if that moment has passed
-  while the event is still ahead).
+- ``once``: a single trigger at event − period; none when that moment has already passed when the
+  event is created or moved (it used to fire at once, so one POST /event could text hundreds of people).
 - ``periodical``: event − k·period for k = 1, 2, …: every period, aligned to the event's time of
   day / weekday / day of month, up to (not including) the event itself.
 """
@@ -54,16 +54,14 @@ def _aware(naive: datetime, zone: ZoneInfo) -> datetime:
 
 
 def next_trigger(event_at: datetime, zone: ZoneInfo, reminder: Reminder, period: Period,
-                 after: datetime, created_at: datetime | None = None) -> datetime | None:
+                 after: datetime) -> datetime | None:
     """The first trigger strictly after ``after`` (aware), or None when no reminder is left."""
     if event_at <= after:
         return None
     local = event_at.astimezone(zone).replace(tzinfo=None)
     if reminder is Reminder.ONCE:
         trigger = _aware(_minus(local, period, 1), zone)
-        if trigger > after:
-            return trigger
-        return after if created_at is not None and after <= created_at else None
+        return trigger if trigger > after else None
     return _first_periodic_after(local, zone, period, after)
 
 

@@ -21,12 +21,14 @@ from torium_api.events.schemas import (
 )
 from torium_api.groups.schemas import GroupHeadersSchema
 
+PAGE = {"page_size": 100, "max_page_size": 500}
+
 
 @blp.route("/event")
 class Events(MethodView):
     @blp.arguments(EventsHeadersSchema, location="headers")
     @blp.response(200, EventSchema(many=True))
-    @blp.paginate(page_size=100, max_page_size=500)
+    @blp.paginate(**PAGE)
     def get(self, headers, pagination_parameters):
         """The caller's events, soonest first (only a group's with trm-group-id)"""
         page = pagination_parameters
@@ -73,9 +75,13 @@ class NotifyAll(MethodView):
 class Comments(MethodView):
     @blp.arguments(CommentHeadersSchema, location="headers")
     @blp.response(200, CommentSchema(many=True))
-    def get(self, headers):
-        """The event's comments, newest first (event members)"""
-        return services.list_comments(current_actor(), headers["event_id"])
+    @blp.paginate(**PAGE)
+    def get(self, headers, pagination_parameters):
+        """The event's comments, newest first (event members); pages of 100 like the app's other lists"""
+        page = pagination_parameters
+        items, page.item_count = services.list_comments(current_actor(), headers["event_id"], page.page,
+                                                        page.page_size)
+        return items
 
     @blp.arguments(CommentCreateSchema)
     @blp.response(200, CommentCreatedSchema)

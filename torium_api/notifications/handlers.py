@@ -9,9 +9,19 @@ log = logging.getLogger(__name__)
 
 
 def on_mobile_verification_requested(payload: dict, *, message_id: str) -> None:
-    """The SMS with a verification code goes to the number being verified, not the stored one."""
-    services.send(message_id, payload["user_id"], Channel.SMS, payload["mobile_number"],
-                  subject="Torium verification", text=payload["message"], sensitive=True)
+    """Create the code, store its hash and text it, in this one transaction: the code exists nowhere else.
+    The SMS goes to the number being verified, not the stored one."""
+    if "verification_id" not in payload:  # queued by a version before this one (a rolling deploy)
+        services.send(message_id, payload["user_id"], Channel.SMS, payload["mobile_number"],
+                      subject="Torium verification", text=payload["message"], sensitive=True)
+        return
+    issued = users.issue_verification_code(payload["verification_id"])
+    if issued is None:
+        log.info("verification closed before its code was sent; nothing to send")
+        return
+    user_id, number, code = issued
+    services.send(message_id, user_id, Channel.SMS, number,
+                  subject="Torium verification", text=f"Your Torium verification code is: {code}", sensitive=True)
 
 
 def on_device_registered(payload: dict, *, message_id: str) -> None:

@@ -1,7 +1,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, String, func
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from torium_api.extensions import db
@@ -21,7 +21,7 @@ class User(TimestampMixin, db.Model):
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(primary_key=True)
     cognito_sub: Mapped[str] = mapped_column(String(64), unique=True)
-    email: Mapped[str] = mapped_column(String(254))
+    email: Mapped[str] = mapped_column(String(254), comment="the verified e-mail, '' while there is none")
     username: Mapped[str | None] = mapped_column(String(50))
     mobile_number: Mapped[str | None] = mapped_column(String(20))
     reminder_preferences: Mapped[ReminderPreference | None] = mapped_column(
@@ -30,15 +30,19 @@ class User(TimestampMixin, db.Model):
     device_token: Mapped[str | None] = mapped_column(String(1024))
     device_arn: Mapped[str | None] = mapped_column(String(1024))
     timezone: Mapped[str | None] = mapped_column(String(64))
+    identity_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     organization: Mapped[Organization | None] = relationship(lazy="joined")
 
 
-Index("ix_users_email_lower", func.lower(User.email))
+# One user per verified address (look-ups never choose), '' (none verified) not counted.
+Index("uq_users_email_lower", func.lower(User.email), unique=True, postgresql_where=text("email <> ''"))
 
 
 class MobileVerification(db.Model):
-    """One SMS code. Only a hash is stored; it expires, is single-use and allows few attempts."""
+    """One SMS code. Only a hash is stored, by the worker that sends it; it expires, is single-use and allows
+    few attempts."""
 
     __tablename__ = "mobile_verifications"
     __table_args__ = (CheckConstraint("attempts >= 0", name="attempts_not_negative"),)
@@ -46,8 +50,8 @@ class MobileVerification(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     mobile_number: Mapped[str] = mapped_column(String(20))
-    code_salt: Mapped[str] = mapped_column(String(32))
-    code_hash: Mapped[str] = mapped_column(String(64))
+    code_salt: Mapped[str | None] = mapped_column(String(32))  # set by the worker that texts the code
+    code_hash: Mapped[str | None] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

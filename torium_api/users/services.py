@@ -12,10 +12,10 @@ from flask import current_app
 from sqlalchemy import bindparam, func
 from sqlalchemy.dialects.postgresql import insert
 
-from torium_api import aws, clock, queues
+from torium_api import aws, clock, queues, quotas
 from torium_api.actor import Actor
 from torium_api.database import locked
-from torium_api.errors import DomainError, Invalid, NotFound, ServiceUnavailable, TooManyRequests
+from torium_api.errors import DomainError, Invalid, NotFound, ServiceUnavailable
 from torium_api.extensions import db
 from torium_api.organizations import services as organizations
 from torium_api.outbox import emit
@@ -44,23 +44,73 @@ def find_user_by_sub(sub: str) -> User | None:
 
 def create_user_from_token(claims: dict, token: str) -> None:
     """Insert the token's user unless a concurrent request already did (ON CONFLICT DO NOTHING)."""
-    email = claims.get("email") or _email_from_cognito(token)
-    statement = insert(User).values(cognito_sub=claims["sub"], email=email)
+    email = _verified_email(claims, token, required=True)
+    if email:
+        _release_email(email, keeper_sub=claims["sub"])
+    statement = insert(User).values(cognito_sub=claims["sub"], email=email or "", identity_checked_at=func.now())
     db.session.execute(statement.on_conflict_do_nothing(index_elements=[User.cognito_sub]))
     log.info("user provisioned")
 
 
-def _email_from_cognito(access_token: str) -> str:
-    """Cognito access tokens carry no e-mail: ask Cognito once, with the caller's own token."""
+def identity_is_stale(user: User, claims: dict) -> bool:
+    """Does the stored e-mail need a look (cheap: no I/O)? Tokens that carry an e-mail are compared on every
+    request; access tokens, which carry none, every IDENTITY_REFRESH_SECONDS."""
+    if "email" in claims:
+        return (_claimed_email(claims) or "") != user.email
+    refresh = timedelta(seconds=current_app.config["IDENTITY_REFRESH_SECONDS"])
+    return user.identity_checked_at is None or user.identity_checked_at < clock.now() - refresh
+
+
+def refresh_identity(user: User, claims: dict, token: str) -> User:
+    """Follow the verified e-mail behind the token (Cognito's when the token carries none). A Cognito outage
+    keeps what is stored and looks again in five minutes; it never fails the request."""
+    try:
+        email = _verified_email(claims, token, required=False) or ""
+    except ServiceUnavailable:
+        retry_in = current_app.config["IDENTITY_REFRESH_SECONDS"] - 300
+        user.identity_checked_at = clock.now() - timedelta(seconds=max(retry_in, 0))
+        return user
+    if email != user.email:
+        if email:
+            _release_email(email, keeper_sub=user.cognito_sub)
+        log.info("user's verified e-mail changed", extra={"verified": bool(email)})
+        user.email = email
+    user.identity_checked_at = clock.now()
+    return user
+
+
+def _claimed_email(claims: dict) -> str | None:
+    verified = claims.get("email_verified") in (True, "true")
+    return claims["email"].strip() if verified and isinstance(claims.get("email"), str) else None
+
+
+def _verified_email(claims: dict, token: str, *, required: bool) -> str | None:
+    """Only a verified address is stored: anyone may type any address into a sign-up form."""
+    if "email" in claims:
+        return _claimed_email(claims)
+    return _email_from_cognito(token, required=required)
+
+
+def _release_email(email: str, keeper_sub: str) -> None:
+    """An address verified by one account is no longer another's (Cognito moves a verified alias the same way):
+    at most one user holds each address, so a look-up never has to choose between two."""
+    db.session.execute(db.update(User).where(func.lower(User.email) == email.lower(), User.cognito_sub != keeper_sub)
+                       .values(email=""))
+
+
+def _email_from_cognito(access_token: str, *, required: bool) -> str | None:
+    """Cognito access tokens carry no e-mail: ask Cognito, with the caller's own token."""
     try:
         attributes = aws.client("cognito-idp").get_user(AccessToken=access_token)["UserAttributes"]
     except (BotoCoreError, ClientError) as exc:
-        log.error("cannot read the new user's e-mail from Cognito: %s", type(exc).__name__)
+        log.error("cannot read the user's e-mail from Cognito: %s", type(exc).__name__)
         raise ServiceUnavailable("Could not complete sign-in, try again") from None
-    email = next((a["Value"] for a in attributes if a["Name"] == "email"), None)
-    if not email:
+    values = {a["Name"]: a["Value"] for a in attributes}
+    if values.get("email") and values.get("email_verified") == "true":
+        return values["email"].strip()
+    if required and not values.get("email"):
         raise ServiceUnavailable("Could not complete sign-in, try again")
-    return email
+    return None
 
 
 # --- profile ------------------------------------------------------------------------------
@@ -105,9 +155,9 @@ def set_device_token(actor: Actor, device_token: str | None) -> User:
 
 
 def get_user_id_by_email(email: str) -> int:
-    user_id = db.session.scalar(
-        db.select(User.id).where(func.lower(User.email) == email.strip().lower()).order_by(User.id.desc()).limit(1)
-    )
+    """The one user whose verified e-mail this is (a unique index: never a choice between two)."""
+    wanted = email.strip().lower()
+    user_id = db.session.scalar(db.select(User.id).where(func.lower(User.email) == wanted, User.email != ""))
     if user_id is None:
         raise NotFound("Wrong email!")
     return user_id
@@ -136,24 +186,39 @@ def _hash_code(salt: str, code: str) -> str:
 
 
 def request_mobile_verification(actor: Actor, mobile_number: str) -> MobileVerification:
+    """Open a verification for ``mobile_number`` and ask the workers to text it a code.
+
+    No code exists yet: the worker creates it, stores its hash and sends it in one transaction
+    (``issue_verification_code``), so the code itself never passes through the outbox, SQS or a DLQ."""
     config = current_app.config
     db.session.execute(db.select(User.id).where(User.id == actor.id).with_for_update())  # serialise per user
-    recent = db.session.scalar(db.select(func.count(MobileVerification.id)).where(
-        MobileVerification.user_id == actor.id, MobileVerification.created_at > clock.now() - timedelta(hours=1)))
-    if recent >= config["MOBILE_CODES_PER_HOUR"]:
-        raise TooManyRequests("Too many verification codes requested; try again later",
-                              headers={"Retry-After": "3600"})
+    quotas.enforce("verification codes", MobileVerification.created_at, MobileVerification.user_id == actor.id,
+                   limit=config["MOBILE_CODES_PER_HOUR"], window=timedelta(hours=1))
+    quotas.enforce("verification codes to one number", MobileVerification.created_at,
+                   MobileVerification.mobile_number == mobile_number,
+                   limit=config["MOBILE_CODES_PER_NUMBER_PER_DAY"], window=timedelta(days=1))
     _close_open_verifications(actor)
-    code, salt = f"{secrets.randbelow(10**6):06d}", secrets.token_hex(16)
-    verification = MobileVerification(
-        user_id=actor.id, mobile_number=mobile_number, code_salt=salt, code_hash=_hash_code(salt, code),
-        expires_at=clock.now() + timedelta(seconds=config["MOBILE_CODE_TTL_SECONDS"]),
-    )
+    verification = MobileVerification(user_id=actor.id, mobile_number=mobile_number,
+                                      expires_at=clock.now() + timedelta(seconds=config["MOBILE_CODE_TTL_SECONDS"]))
     db.session.add(verification)
-    emit("users.mobile_verification_requested",
-         {"user_id": actor.id, "mobile_number": mobile_number, "message": f"Your Torium verification code is: {code}"},
-         queue=queues.NOTIFICATIONS)
+    db.session.flush()
+    emit("users.mobile_verification_requested", {"verification_id": verification.id}, queue=queues.NOTIFICATIONS)
     return verification
+
+
+def issue_verification_code(verification_id: int) -> tuple[int, str, str] | None:
+    """The worker's half: a fresh code for a verification still open, stored as a salted hash.
+
+    Returns (user id, number, code) to text, or None when the verification was closed or superseded meanwhile.
+    The caller sends the SMS in the same transaction: if sending fails, no hash is stored and the retry issues a
+    new code."""
+    verification = db.session.scalar(locked(db.select(MobileVerification)
+                                            .where(MobileVerification.id == verification_id)))
+    if verification is None or verification.closed_at is not None or verification.expires_at <= clock.now():
+        return None
+    code, salt = f"{secrets.randbelow(10**6):06d}", secrets.token_hex(16)
+    verification.code_salt, verification.code_hash = salt, _hash_code(salt, code)
+    return verification.user_id, verification.mobile_number, code
 
 
 def _close_open_verifications(actor: Actor) -> None:
@@ -167,7 +232,7 @@ def confirm_mobile(actor: Actor, code: str) -> User:
         locked(db.select(MobileVerification).where(MobileVerification.user_id == actor.id,
                                                    MobileVerification.closed_at.is_(None))
                .order_by(MobileVerification.id.desc()).limit(1)))
-    if verification is None or not verification.is_open(clock.now(), max_attempts):
+    if verification is None or verification.code_hash is None or not verification.is_open(clock.now(), max_attempts):
         raise WrongCode()
     verification.attempts += 1
     if not hmac.compare_digest(verification.code_hash, _hash_code(verification.code_salt, code)):

@@ -18,12 +18,16 @@ from torium_api.users.schemas import (
 
 
 def load_user(claims: dict, token: str):
-    """auth.py calls this with a verified token: the user row, created on first sight."""
+    """auth.py calls this with a verified token: the user row, created on first sight, its e-mail kept to the
+    verified one (its own small transaction, before the view's)."""
     user = services.find_user_by_sub(claims["sub"])
     if user is None:
         with transaction():
             services.create_user_from_token(claims, token)
         user = services.find_user_by_sub(claims["sub"])
+    elif services.identity_is_stale(user, claims):
+        with transaction():
+            services.refresh_identity(user, claims, token)
     return user
 
 

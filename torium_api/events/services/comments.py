@@ -1,8 +1,12 @@
 """Comments on an event: members post and read; authors edit and delete; group admins delete any."""
 
-from datetime import datetime
+import logging
+from datetime import datetime, timedelta
 
-from torium_api import clock, queues
+from flask import current_app
+from sqlalchemy import bindparam
+
+from torium_api import clock, queues, quotas
 from torium_api.actor import Actor
 from torium_api.errors import Forbidden, NotFound
 from torium_api.events.models import Event, EventComment, EventMember
@@ -12,7 +16,10 @@ from torium_api.groups import services as groups
 from torium_api.groups.models import Role
 from torium_api.notifications import Channel, request_notification
 from torium_api.outbox import emit
+from torium_api.paging import offset_page, paged
+from torium_api.users.models import User
 
+log = logging.getLogger(__name__)
 COMMENT_NOT_FOUND = "Comment not found"
 _UNITS = (("y", 365 * 86400), ("mon", 30 * 86400), ("w", 7 * 86400), ("d", 86400), ("h", 3600), ("min", 60),
           ("s", 1))
@@ -30,6 +37,8 @@ def age(created_at: datetime, now: datetime) -> str:
 
 def post_comment(actor: Actor, event_id: int, comment: str) -> EventComment:
     event = get_event_for_member(actor, event_id)
+    quotas.enforce("comments", EventComment.created_at, EventComment.user_id == actor.id,
+                   limit=current_app.config["QUOTA_COMMENTS_PER_HOUR"], window=timedelta(hours=1))
     posted = EventComment(event_id=event.id, user_id=actor.id, comment=comment)
     db.session.add(posted)
     db.session.flush()
@@ -37,13 +46,21 @@ def post_comment(actor: Actor, event_id: int, comment: str) -> EventComment:
     return posted
 
 
-def list_comments(actor: Actor, event_id: int) -> list[dict]:
+_COMMENTS = paged(db.select(EventComment.id, EventComment.event_id, EventComment.user_id, User.email,
+                            EventComment.comment, EventComment.created_at)
+                  .join(User, User.id == EventComment.user_id)
+                  .where(EventComment.event_id == bindparam("event_id"))
+                  .order_by(EventComment.created_at.desc(), EventComment.id.desc()))
+
+
+def list_comments(actor: Actor, event_id: int, page: int = 1, page_size: int = 100) -> tuple[list[dict], int]:
+    """The event's comments, newest first, one offset page (the app asks for the first)."""
     get_event_for_member(actor, event_id)
-    comments = db.session.scalars(db.select(EventComment).where(EventComment.event_id == event_id)
-                                  .order_by(EventComment.created_at.desc(), EventComment.id.desc())).all()
+    rows, total = offset_page(_COMMENTS, page, page_size, event_id=event_id)
     now = clock.now()
-    return [{"id": c.id, "event_id": c.event_id, "user_id": c.user_id, "email": c.author.email,
-             "comment": c.comment, "event_timestamp": age(c.created_at, now)} for c in comments]
+    return [{"id": comment_id, "event_id": in_event, "user_id": user_id, "email": email, "comment": text,
+             "event_timestamp": age(created_at, now)}
+            for comment_id, in_event, user_id, email, text, created_at in rows], total
 
 
 def _get_comment(comment_id: int) -> EventComment:
@@ -74,9 +91,18 @@ def delete_comment(actor: Actor, comment_id: int) -> None:
 
 
 def fan_out(comment_id: int) -> int:
-    """Push the comment to the event's other members, naming its author."""
+    """Push the comment to the event's other members, naming its author: at most one comment push per event per
+    COMMENT_PUSH_INTERVAL_SECONDS (a busy thread would otherwise push every member for every line of it; the
+    comments are in the app either way)."""
     comment = db.session.get(EventComment, comment_id)
     if comment is None:
+        return 0
+    interval = timedelta(seconds=current_app.config["COMMENT_PUSH_INTERVAL_SECONDS"])
+    due = db.or_(Event.last_comment_push_at.is_(None), Event.last_comment_push_at <= db.func.now() - interval)
+    claimed = db.session.scalar(db.update(Event).where(Event.id == comment.event_id, due)
+                                .values(last_comment_push_at=db.func.now()).returning(Event.id))
+    if claimed is None:
+        log.info("comment push skipped: the event's members were pushed within the interval")
         return 0
     event = db.session.get(Event, comment.event_id)
     recipients = db.session.scalars(db.select(EventMember.user_id).where(

@@ -1,10 +1,11 @@
 """Events: create, list, edit, delete. Times are aware instants; naive input is the caller's local time."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import Select, bindparam
 
-from torium_api import queues
+from torium_api import queues, quotas
 from torium_api.actor import Actor
 from torium_api.database import locked
 from torium_api.errors import Invalid, NotFound
@@ -43,13 +44,15 @@ def _member_ids(group_id: int, requested: list[int], creator: User | None = None
 def create_event(actor: Actor, group_id: int, *, users: list[int], event_timestamp: datetime, **fields) -> Event:
     membership = groups.get_membership(actor, group_id)
     groups.require_role(membership, Role.ADMIN, Role.MODERATOR, action="create events")
+    quotas.enforce("events", Event.created_at, Event.created_by_id == actor.id,
+                   limit=current_app.config["QUOTA_EVENTS_PER_DAY"], window=timedelta(days=1))
     event = Event(group_id=group_id, created_by_id=actor.id, starts_at=_instant(event_timestamp, actor),
                   timezone=user_services.zone_of(actor.user).key, **fields)
     db.session.add(event)
     db.session.flush()
     db.session.add_all(EventMember(event_id=event.id, group_id=group_id, user_id=user_id)
                        for user_id in _member_ids(group_id, users, creator=actor))
-    reminders.schedule(event, created=True)
+    reminders.schedule(event)
     return event
 
 

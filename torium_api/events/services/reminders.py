@@ -30,14 +30,12 @@ log = logging.getLogger(__name__)
 BATCH = 500
 
 
-def _next_trigger(event: Event, after, created_at=None):
-    return next_trigger(event.starts_at, ZoneInfo(event.timezone), event.reminder, event.schedule_period,
-                        after=after, created_at=created_at)
+def _next_trigger(event: Event, after):
+    return next_trigger(event.starts_at, ZoneInfo(event.timezone), event.reminder, event.schedule_period, after=after)
 
 
-def schedule(event: Event, *, created: bool = False) -> None:
-    now = clock.now()
-    event.next_reminder_at = _next_trigger(event, now, created_at=now if created else None)
+def schedule(event: Event) -> None:
+    event.next_reminder_at = _next_trigger(event, clock.now())
 
 
 def fire_due_reminders() -> int:

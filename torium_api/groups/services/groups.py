@@ -1,8 +1,11 @@
 """Groups: create, list, rename, delete."""
 
+from datetime import timedelta
+
+from flask import current_app
 from sqlalchemy import bindparam
 
-from torium_api import queues
+from torium_api import queues, quotas
 from torium_api.actor import Actor
 from torium_api.errors import Forbidden
 from torium_api.extensions import db
@@ -13,6 +16,14 @@ from torium_api.paging import offset_page, paged
 
 
 def create_group(actor: Actor, name: str, description: str) -> Group:
+    config = current_app.config
+    quotas.enforce("new groups", Group.created_at, Group.created_by_id == actor.id,
+                   limit=config["QUOTA_GROUPS_PER_DAY"], window=timedelta(days=1))
+    owned = db.session.scalar(db.select(db.func.count()).select_from(GroupMember)
+                              .where(GroupMember.user_id == actor.id, GroupMember.role == Role.ADMIN))
+    if owned >= config["MAX_GROUPS_OWNED"]:
+        quotas.refuse(f"You are an admin of {owned} groups, the most one person may be: leave or delete one first",
+                      retry_after=timedelta(days=1))
     group = Group(name=name, description=description, created_by_id=actor.id)
     db.session.add(group)
     db.session.flush()

@@ -1,9 +1,11 @@
 """Invitations: invite (emits groups.invitation_sent), answer, list and count the pending ones."""
 
+from datetime import timedelta
+
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from torium_api import queues
+from torium_api import queues, quotas
 from torium_api.actor import Actor
 from torium_api.errors import Conflict, NotFound
 from torium_api.extensions import db
@@ -18,6 +20,8 @@ _PENDING = GroupInvitation.status == InvitationStatus.PENDING
 def invite_member(actor: Actor, group_id: int, user_id: int) -> GroupInvitation:
     lock_group(group_id)
     require_role(get_membership(actor, group_id), Role.ADMIN, Role.MODERATOR, action="invite members")
+    quotas.enforce("invitations", GroupInvitation.created_at, GroupInvitation.invited_by_id == actor.id,
+                   limit=current_app.config["QUOTA_INVITATIONS_PER_DAY"], window=timedelta(days=1))
     invitee = users.get_user(user_id)
     if find_membership(group_id, invitee.id):
         raise Conflict("This user is already a member of the group")
