@@ -5,7 +5,9 @@ only when ``TORIUM_ENV=development``.
 """
 
 import json
+import logging
 import signal
+import sys
 import threading
 
 import click
@@ -17,6 +19,7 @@ from torium_api import queues
 outbox_cli = AppGroup("outbox", help="The transactional outbox.")
 worker_cli = AppGroup("worker", help="The SQS consumer and scheduler.")
 queues_cli = AppGroup("queues", help="The SQS queues.")
+log = logging.getLogger(__name__)
 QUEUE_KEYS = click.Choice([queue.key for queue in queues.ALL])
 
 
@@ -30,27 +33,51 @@ def _stop_on_signals() -> threading.Event:
 @outbox_cli.command("relay")
 @click.option("--once", is_flag=True, help="One pass, then exit.")
 def relay_command(once: bool) -> None:
-    """Publish committed outbox messages to SQS (long-running; safe to run on every instance)."""
+    """Publish committed outbox messages to SQS (long-running; safe to run on every instance).
+
+    Exits with code 3 when no pass has succeeded for WORKER_STALL_SECONDS, so that the platform restarts it.
+    """
+    from torium_api.monitoring.supervision import EXIT_STALLED, Stalled, Watchdog, flush_output
     from torium_api.outbox import relay
 
     if once:
         click.echo(f"published {relay.relay_batch()}")
         return
-    stop = _stop_on_signals()
-    relay.run(stop.is_set)
+    app, stop, stuck = current_app._get_current_object(), _stop_on_signals(), threading.Event()
+    supervisor = relay.relay_supervisor(app)
+    stall = app.config["WORKER_STALL_SECONDS"]
+    watchdog = Watchdog([supervisor], lambda: (stuck.set(), stop.set()), period=min(5.0, stall / 4),
+                        grace=min(30.0, stall))
+    watchdog.start()
+    try:
+        relay.run(stop, supervisor=supervisor)
+    except Stalled as exc:
+        log.critical("%s; exiting so that the relay is restarted", exc)
+        stuck.set()
+    finally:
+        watchdog.stop()
+    if stuck.is_set():
+        flush_output()
+        sys.exit(EXIT_STALLED)
 
 
 @worker_cli.command("run")
 @click.option("--once", is_flag=True, help="Run due jobs, drain the queues once, then exit.")
 def worker_command(once: bool) -> None:
-    """Consume the queues and run periodic jobs (long-running; SIGTERM finishes the current message)."""
+    """Consume the queues and run periodic jobs (long-running; SIGTERM finishes the current message).
+
+    Exits with code 3 when a consumer or the scheduler stalls for WORKER_STALL_SECONDS (or dies), so that the
+    platform restarts the whole process.
+    """
     from torium_api.workers import runner
 
     app = current_app._get_current_object()
     if once:
         click.echo(f"handled {runner.drain_once(app)}")
         return
-    runner.run(app, _stop_on_signals())
+    code = runner.run(app, _stop_on_signals())
+    if code:
+        sys.exit(code)
 
 
 @queues_cli.command("create")
