@@ -5,9 +5,12 @@ Per message: parse the envelope → in one transaction claim its id in
 the handler → commit → only then delete the SQS message. A failing handler rolls
 back and leaves the message to be redelivered (with backoff); after
 ``QUEUE_MAX_RECEIVES`` receives SQS moves it to the queue's dead-letter queue. A
-message that cannot be parsed, or has no handler, goes to the DLQ at once.
+message that cannot be parsed goes to the DLQ at once. A message of a type this worker
+has no handler for (during a rolling deploy the newer code may emit types an older
+worker does not know) goes back to the queue with a growing delay, and is dead-lettered
+only after ``QUEUE_MAX_RECEIVES`` receives or ``UNKNOWN_TYPE_MAX_SECONDS``.
 
-``handle`` raises only ``StepFailed`` (naming the step: parse, handle, dead-letter) for
+``handle`` raises only ``StepFailed`` (naming the step: parse, dead-letter, defer) for
 what it could not do; the runner logs it, backs off and retries the message.
 """
 
@@ -20,7 +23,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy.dialects.postgresql import insert
 
-from torium_api import aws, correlation, queues
+from torium_api import aws, clock, correlation, queues
 from torium_api.database import transaction
 from torium_api.extensions import db
 from torium_api.monitoring.supervision import StepFailed, database_unavailable
@@ -29,7 +32,7 @@ from torium_api.outbox.models import ProcessedMessage
 log = logging.getLogger(__name__)
 MAX_RETRY_DELAY = 900
 TYPE = re.compile(r"[A-Za-z0-9_.:-]{1,100}")  # <domain>.<event>; fits processed_messages.type (100)
-RECEIVE_ATTRIBUTES = ["ApproximateReceiveCount", "MessageGroupId"]
+RECEIVE_ATTRIBUTES = ["ApproximateReceiveCount", "SentTimestamp", "MessageGroupId"]
 
 
 class PoisonMessage(Exception):
@@ -66,9 +69,9 @@ def handle(queue: queues.Queue, message: dict, handlers: dict, give_up: dict | N
     """Process one received SQS message. Returns what happened (for logs and tests).
 
     "processed" and "duplicate" mean the message may now be deleted (the caller batches deletes);
-    "failed" (the handler raised) leaves it to come back; "dead-lettered" has already been moved.
-    ``StepFailed`` means a step could not run at all (the database unreachable, SQS refusing the
-    dead-letter copy, ...): the caller retries the message.
+    "failed" (the handler raised) leaves it to come back; "deferred" put it back for a newer worker;
+    "dead-lettered" has already been moved. ``StepFailed`` means a step could not run at all (the
+    database unreachable, SQS refusing the dead-letter copy, ...): the caller retries the message.
     """
     try:
         envelope = parse(message.get("Body"))
@@ -78,7 +81,7 @@ def handle(queue: queues.Queue, message: dict, handlers: dict, give_up: dict | N
         raise StepFailed("parse") from exc
     handler = handlers.get(envelope["type"])
     if handler is None:
-        return _dead_letter(queue, message, f"no handler for type {envelope['type']!r}")
+        return _unknown_type(queue, message, envelope)
     return _run(queue, message, envelope, handler, give_up)
 
 
@@ -104,6 +107,33 @@ def _run(queue: queues.Queue, message: dict, envelope: dict, handler, give_up: d
         return "failed"
     log.info("message %s", outcome, extra=extra)
     return outcome
+
+
+def _unknown_type(queue: queues.Queue, message: dict, envelope: dict) -> str:
+    """Give a newer worker the chance to handle it; dead-letter it only at the bound (with the reason)."""
+    config, receives = current_app.config, _receives(message)
+    age = _age_seconds(message)
+    if receives >= config["QUEUE_MAX_RECEIVES"] or age >= config["UNKNOWN_TYPE_MAX_SECONDS"]:
+        reason = (f"no handler for type {envelope['type']!r} after {receives} receives "
+                  f"({age:.0f} s old; bounds: {config['QUEUE_MAX_RECEIVES']} receives, "
+                  f"{config['UNKNOWN_TYPE_MAX_SECONDS']} s)")
+        return _dead_letter(queue, message, reason)
+    delay = unknown_type_delay(receives)
+    try:
+        aws.client("sqs").change_message_visibility(
+            QueueUrl=queues.url(queue), ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=delay)
+    except Exception as exc:
+        raise StepFailed("defer") from exc
+    log.warning("no handler for type %r (an older worker during a deploy?); back in the queue in %d s",
+                envelope["type"], delay, extra={"message_id": envelope["id"], "queue": queue.key,
+                                                "receives": receives})
+    return "deferred"
+
+
+def unknown_type_delay(receives: int) -> int:
+    """UNKNOWN_TYPE_RETRY_SECONDS, doubling with each receive, capped."""
+    base = current_app.config["UNKNOWN_TYPE_RETRY_SECONDS"]
+    return min(base * 2 ** min(max(receives - 1, 0), 20), MAX_RETRY_DELAY)
 
 
 def delete(queue: queues.Queue, messages: list[dict]) -> None:
@@ -143,6 +173,15 @@ def _receives(message: dict) -> int:
         return max(int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1")), 1)
     except ValueError:
         return 1
+
+
+def _age_seconds(message: dict) -> float:
+    """Seconds since SQS accepted the message (its SentTimestamp, in ms)."""
+    try:
+        sent = int(message["Attributes"]["SentTimestamp"]) / 1000
+    except (KeyError, ValueError):
+        return 0.0
+    return max(clock.now().timestamp() - sent, 0.0)
 
 
 def retry_later(queue: queues.Queue, message: dict) -> None:
