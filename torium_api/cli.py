@@ -1,4 +1,4 @@
-"""CLI commands of the shipped app: the background processes and the queues.
+"""CLI commands of the shipped app: the background processes, the queues and the operator's status.
 
 Development commands (tokens, demo data, what the local AWS endpoint received) are in ``dev/`` and exist
 only when ``TORIUM_ENV=development``.
@@ -19,6 +19,7 @@ from torium_api import queues
 outbox_cli = AppGroup("outbox", help="The transactional outbox.")
 worker_cli = AppGroup("worker", help="The SQS consumer and scheduler.")
 queues_cli = AppGroup("queues", help="The SQS queues.")
+ops_cli = AppGroup("ops", help="What an operator looks at: the background processes' health and backlogs.")
 log = logging.getLogger(__name__)
 QUEUE_KEYS = click.Choice([queue.key for queue in queues.ALL])
 
@@ -80,6 +81,16 @@ def worker_command(once: bool) -> None:
         sys.exit(code)
 
 
+@ops_cli.command("status")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document instead of text.")
+def ops_status(as_json: bool) -> None:
+    """Heartbeats of the relay, scheduler and consumers; the outbox backlog; DLQ depths; the last job runs."""
+    from torium_api.monitoring import status
+
+    report = status.collect()
+    click.echo(json.dumps(report, indent=2, default=str) if as_json else status.render(report))
+
+
 @queues_cli.command("create")
 def queues_create() -> None:
     """Create the queues and their dead-letter queues at the configured endpoint (idempotent)."""
@@ -112,5 +123,5 @@ def queues_redrive(queue: str, limit: int) -> None:
 
 
 def register(app: Flask) -> None:
-    for command in (outbox_cli, worker_cli, queues_cli):
+    for command in (outbox_cli, worker_cli, queues_cli, ops_cli):
         app.cli.add_command(command)
