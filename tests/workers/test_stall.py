@@ -47,7 +47,8 @@ def test_each_failure_logs_one_line_and_a_traceback_at_most_once_a_minute_per_st
     assert [(r.step, r.attempt, r.exc_info is not None) for r in records] == [
         ("receive", 1, True), ("receive", 2, False), ("receive", 3, False), ("receive", 4, True),
         ("receive", 5, False), ("delete", 1, True)]
-    assert all("consumer:orders: " in r.getMessage() and "sqs down" in r.getMessage() for r in records)
+    assert [r.getMessage() for r in records] == ["receive failed"] * 5 + ["delete failed"]
+    assert all(r.component == "consumer:orders" and r.error == "ConnectionError: sqs down" for r in records)
 
 
 def test_failing_past_the_stall_time_raises_stalled_and_progress_resets_the_clock():

@@ -72,8 +72,9 @@ class Supervisor:
     """One loop's health: its backoff, throttled tracebacks, the stall deadline and its heartbeat."""
 
     def __init__(self, component: str, *, stall_seconds: float, backoff_cap: float, pulse=None,
-                 monotonic: Callable[[], float] = time.monotonic):
+                 context: dict | None = None, monotonic: Callable[[], float] = time.monotonic):
         self.component, self.stall_seconds, self.pulse, self._now = component, stall_seconds, pulse, monotonic
+        self.context = context or {}  # extra fields on every log line (a consumer's queue)
         self.backoff = Backoff(backoff_cap)
         self.last_progress = monotonic()
         self._attempts: dict[str, int] = {}
@@ -81,9 +82,11 @@ class Supervisor:
         self._lock = threading.Lock()
 
     @classmethod
-    def for_app(cls, app, component: str, *, stall_seconds: float | None = None, pulse=None) -> "Supervisor":
+    def for_app(cls, app, component: str, *, stall_seconds: float | None = None, pulse=None,
+                context: dict | None = None) -> "Supervisor":
         stall = stall_seconds if stall_seconds is not None else app.config["WORKER_STALL_SECONDS"]
-        return cls(component, stall_seconds=stall, backoff_cap=app.config["WORKER_BACKOFF_MAX_SECONDS"], pulse=pulse)
+        return cls(component, stall_seconds=stall, backoff_cap=app.config["WORKER_BACKOFF_MAX_SECONDS"], pulse=pulse,
+                   context=context)
 
     def progress(self) -> None:
         """An iteration completed: reset the backoff and beat the heartbeat (at most every HEARTBEAT_SECONDS)."""
@@ -104,9 +107,9 @@ class Supervisor:
             if with_traceback:
                 self._last_traceback[step] = now
         error = f"{type(exc).__name__}: {exc}"[:500]
-        log.warning("%s: %s failed (attempt %d): %s", self.component, step, attempt, error,
-                    exc_info=exc if with_traceback else None,
-                    extra={"component": self.component, "step": step, "attempt": attempt})
+        log.warning("%s failed", step, exc_info=exc if with_traceback else None,
+                    extra={**self.context, "component": self.component, "step": step, "attempt": attempt,
+                           "error": error})
         if self.pulse is not None:
             self.pulse.failed(f"{step}: {error}")
 

@@ -120,7 +120,8 @@ def consume(app: Flask, queue: queues.Queue, stop: threading.Event, wait_seconds
     Raises ``Stalled`` when the loop made no progress for ``stall_seconds`` (default WORKER_STALL_SECONDS).
     """
     concurrency = concurrency or app.config["WORKER_CONCURRENCY"]
-    supervisor = supervisor or Supervisor.for_app(app, f"consumer:{queue.key}", stall_seconds=stall_seconds)
+    supervisor = supervisor or Supervisor.for_app(app, f"consumer:{queue.key}", stall_seconds=stall_seconds,
+                                                  context={"queue": queue.key})
     loop, handled = _ConsumerLoop(app, queue, stop, supervisor), 0
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"handler-{queue.key}") as pool:
         while not stop.is_set():
@@ -150,14 +151,17 @@ def _schedule(app: Flask, stop: threading.Event, supervisor: Supervisor, interva
         stop.wait(interval)
 
 
-def _supervised(app: Flask, component: str, metric: str, report_backlog: bool = False) -> Supervisor:
-    return Supervisor.for_app(app, component, pulse=Pulse(app, component, metric, report_backlog=report_backlog))
+def _supervised(app: Flask, component: str, metric: str, report_backlog: bool = False,
+                context: dict | None = None) -> Supervisor:
+    return Supervisor.for_app(app, component, pulse=Pulse(app, component, metric, report_backlog=report_backlog),
+                              context=context)
 
 
 def run(app: Flask, stop: threading.Event, hard_exit=os._exit) -> int:
     """Run every consumer and the scheduler until ``stop``. Returns the exit code: 0, or EXIT_STALLED."""
     config, fatal = app.config, threading.Event()
-    consumers = {q.key: _supervised(app, f"consumer:{q.key}", "consumer") for q in queues.ALL}
+    consumers = {q.key: _supervised(app, f"consumer:{q.key}", "consumer", context={"queue": q.key})
+                 for q in queues.ALL}
     ticker = _supervised(app, "scheduler", "scheduler", report_backlog=True)
 
     def give_up_on_the_process(what: str, exc: BaseException | None = None) -> None:
