@@ -87,6 +87,20 @@ def test_an_unreachable_database_is_reported_not_a_crash(test_config):
     assert "heartbeats: database unreachable" in result.output and "outbox: database unreachable" in result.output
 
 
+def test_rows_of_processes_restarted_since_are_history_not_noise(app, sqs):
+    with app.app_context(), transaction():
+        db.session.execute(text(
+            "INSERT INTO heartbeats (component, host, pid, started_at, last_beat_at) VALUES "
+            "('relay', 'ip-a', 1, now() - interval '1 hour', now() - interval '50 minutes'), "  # killed, restarted
+            "('relay', 'ip-a', 2, now() - interval '50 minutes', now()), "
+            "('relay', 'ip-b', 3, now() - interval '1 hour', now() - interval '50 minutes')"))  # its host is gone
+    report = json.loads(app.test_cli_runner().invoke(args=["ops", "status", "--json"]).output)
+    rows = {(b["host"], b["pid"]): (b["stale"], b["superseded"]) for b in report["heartbeats"]["processes"]}
+    assert rows == {("ip-a", 1): (True, True), ("ip-a", 2): (False, False), ("ip-b", 3): (True, False)}
+    out = app.test_cli_runner().invoke(args=["ops", "status"]).output
+    assert "ip-a:1 " not in out and "ip-a:2 " in out and "ip-b:3 " in out and "1 stale rows" in out
+
+
 def test_all_healthy_says_ok(app, sqs):
     with app.app_context(), transaction():
         db.session.execute(text(

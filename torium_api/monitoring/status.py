@@ -40,6 +40,10 @@ def _heartbeats() -> dict:
               "last_beat_at": beat.last_beat_at, "age_seconds": None if seconds is None else round(float(seconds), 1),
               "stale": seconds is None or float(seconds) > stale_after, "last_error": beat.last_error,
               "last_error_at": beat.last_error_at} for beat, seconds in rows]
+    for beat in beats:  # a stale row whose loop was since restarted on the same host (a new pid): history
+        beat["superseded"] = beat["stale"] and any(
+            other["component"] == beat["component"] and other["host"] == beat["host"]
+            and other["started_at"] > beat["started_at"] for other in beats)
     live = {b["component"] for b in beats if not b["stale"]}
     return {"stale_after_seconds": stale_after, "processes": beats,
             "missing": [c for c in expected_components() if c not in live]}
@@ -106,10 +110,15 @@ def _render_heartbeats(section) -> list[str]:
         return ["heartbeats: database unreachable: " + section["error"]]
     lines = [f"heartbeats (stale after {section['stale_after_seconds']:.0f} s)"]
     for beat in section["processes"]:
+        if beat["superseded"]:
+            continue
         age = "never" if beat["age_seconds"] is None else f"{beat['age_seconds']:.0f} s ago"
         state = "STALE" if beat["stale"] else "ok"
         error = f"  last error {_when(beat['last_error_at'])}: {beat['last_error']}" if beat["last_error"] else ""
         lines.append(f"  {beat['component']:<24} {beat['host']}:{beat['pid']:<8} {state:<5} beat {age}{error}")
+    restarted = sum(beat["superseded"] for beat in section["processes"])
+    if restarted:
+        lines.append(f"  ({restarted} stale rows of processes since restarted on the same host not shown; --json)")
     if section["missing"]:
         lines.append("  NO LIVE PROCESS: " + ", ".join(section["missing"]))
     return lines
