@@ -88,7 +88,11 @@ def ops_status(as_json: bool) -> None:
     from torium_api.monitoring import status
 
     report = status.collect()
-    click.echo(json.dumps(report, indent=2, default=str) if as_json else status.render(report))
+    click.echo(json.dumps(report, indent=2, default=_json_value) if as_json else status.render(report))
+
+
+def _json_value(value) -> str:
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
 @queues_cli.command("create")
