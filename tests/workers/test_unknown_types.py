@@ -68,6 +68,7 @@ def test_a_newer_worker_handles_a_message_an_older_one_deferred(app, sqs, monkey
     deadline = time.monotonic() + 10
     while not handler.ids and time.monotonic() < deadline:
         _consume(app)
+        time.sleep(0.05)
     assert len(handler.ids) == 1 and dead_letters(app, sqs) == []
     assert queue_counts(app, sqs) == (0, 0)
 
