@@ -63,3 +63,9 @@ token: $(STAMP)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
+
+## Crash soak: the relay and the worker as processes, SIGKILLed and restarted at random, PostgreSQL (the soak's own,
+## embedded) restarted once, for SOAK_SECONDS under load; then every invariant.
+.PHONY: soak-crash
+soak-crash: $(STAMP)
+	$(DEV) SOAK_CRASH=1 $(BIN)/python -m pytest tests/soak/test_crash_soak.py -m soak -q -s

@@ -206,4 +206,14 @@ def load_config(environ: Mapping[str, str] | None = None, instance_path: Path | 
             },
             "security": [{"bearerAuth": []}],
         },
+        # Background supervision and monitoring (monitoring/, workers/, outbox/relay.py; docs/operations.md).
+        "WORKER_STALL_SECONDS": float(env.get("WORKER_STALL_SECONDS", "300")),
+        "WORKER_BACKOFF_MAX_SECONDS": float(env.get("WORKER_BACKOFF_MAX_SECONDS", "30")),
+        "UNKNOWN_TYPE_RETRY_SECONDS": int(env.get("UNKNOWN_TYPE_RETRY_SECONDS", "60")),
+        "UNKNOWN_TYPE_MAX_SECONDS": int(env.get("UNKNOWN_TYPE_MAX_SECONDS", "3600")),
+        "HEARTBEAT_SECONDS": float(env.get("HEARTBEAT_SECONDS", "15")),
+        "HEARTBEAT_STALE_SECONDS": float(env.get("HEARTBEAT_STALE_SECONDS", "60")),
+        "METRICS_NAMESPACE": env.get("METRICS_NAMESPACE") or "Torium",
+        "METRICS_EMF_ENDPOINT": env.get("METRICS_EMF_ENDPOINT") or None,
+        "METRICS_LOG_GROUP": env.get("METRICS_LOG_GROUP") or "/aws/elasticbeanstalk/torium/metrics",
     }

@@ -4,7 +4,7 @@ Users keep only a verified e-mail ('' while none), one user per address; account
 verification code's hash is written by the worker that texts it; an event remembers its last comment push.
 
 Revision ID: b14b2e805cd0
-Revises: 02823f50d0f0
+Revises: 1d9640403a7d
 Create Date: 2026-11-29 20:02:52.367368
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b14b2e805cd0'
-down_revision = '02823f50d0f0'
+down_revision = '1d9640403a7d'
 branch_labels = None
 depends_on = None
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from tests.factories import drain
+from tests.workers.support import Counter, queue_counts
 from torium_api import queues, workers
 from torium_api.database import transaction
 from torium_api.extensions import db
@@ -110,8 +111,8 @@ def test_a_failing_handler_rolls_back_its_writes(app, sqs, user, monkeypatch):
     assert _count(app, ProcessedMessage) == 0
 
 
-def test_unparseable_and_unknown_messages_go_to_the_dlq_at_once(app, sqs):
-    for body in ("not json", json.dumps({"type": "x"}), _envelope("nobody.handles_this"), json.dumps([1])):
+def test_unparseable_messages_go_to_the_dlq_at_once(app, sqs):
+    for body in ("not json", json.dumps({"type": "x"}), json.dumps([1]), json.dumps({"id": 1, "type": "x"})):
         _send(app, sqs, body)
     _consume(app)
     assert len(_dlq_bodies(app, sqs)) == 4
@@ -119,7 +120,23 @@ def test_unparseable_and_unknown_messages_go_to_the_dlq_at_once(app, sqs):
         assert drain(sqs, queues.url(queues.NOTIFICATIONS)) == 0
 
 
-def test_sigterm_mid_batch_loses_nothing(app, sqs, user, database_url, aws_endpoint, test_config):
+def test_a_stop_mid_batch_finishes_the_message_in_hand_and_gives_the_rest_back(app, sqs, monkeypatch):
+    """What SIGTERM does (its handler sets the stop event), at an exact point: during the 5th message."""
+    stop, total = threading.Event(), 8
+    handler = Counter(on_call=lambda count: stop.set() if count == 5 else None)
+    monkeypatch.setitem(workers.HANDLERS, "tests.counted", handler)
+    for _ in range(total):
+        _send(app, sqs, _envelope("tests.counted"))
+    handled = runner.consume(app, queues.NOTIFICATIONS, stop, wait_seconds=0, concurrency=1)
+    assert handled == 5 and len(handler.ids) == 5  # the 5th finished; the 6th was never started
+    assert _count(app, ProcessedMessage) == 5
+    assert queue_counts(app, sqs) == (total - 5, 0)  # done ones deleted, the rest given back: nothing in flight
+    assert _consume(app) == total - 5
+    assert len(handler.ids) == len(set(handler.ids)) == total and _count(app, ProcessedMessage) == total
+
+
+def test_sigterm_stops_the_worker_process_cleanly_and_loses_nothing(app, sqs, user, database_url, aws_endpoint,
+                                                                    test_config):
     total = 60
     with app.app_context(), transaction():
         for i in range(total):
@@ -133,22 +150,20 @@ def test_sigterm_mid_batch_loses_nothing(app, sqs, user, database_url, aws_endpo
     worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "application", "worker", "run"],
                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
-    while _count(app, NotificationDelivery) < 5 and time.monotonic() < deadline:
+    while _count(app, NotificationDelivery) < 1 and time.monotonic() < deadline:
         time.sleep(0.02)
-    worker.send_signal(signal.SIGTERM)
+    if _count(app, NotificationDelivery) < 1:
+        worker.kill()
+        raise AssertionError("the worker never started handling: " + worker.stderr.read().decode()[-3000:])
+    worker.send_signal(signal.SIGTERM)  # wherever it lands: mid-batch, mid-poll or after the last message
     assert worker.wait(timeout=60) == 0, worker.stderr.read().decode()[-2000:]
-    done_by_worker = _count(app, NotificationDelivery)
-    assert 5 <= done_by_worker < total, "the signal should arrive mid-way"
-    # what the stopped worker had received but not handled was given back: another worker finishes it
-    with app.app_context():
-        sqs_url = queues.url(queues.NOTIFICATIONS)
-    attributes = sqs.get_queue_attributes(QueueUrl=sqs_url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"])
-    assert attributes["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "0"
-    _consume(app)
-    assert _count(app, NotificationDelivery) == total
+    # what the stopped worker had received but not handled was given back: nothing is left in flight
+    assert queue_counts(app, sqs)[1] == 0
+    _consume(app)  # another worker finishes the rest
     with app.app_context():
         bodies = db.session.scalars(select(NotificationDelivery.body)).all()
-    assert sorted(bodies) == sorted(f"message {i}" for i in range(total))
+    assert sorted(bodies) == sorted(f"message {i}" for i in range(total))  # each exactly once
+    assert queue_counts(app, sqs) == (0, 0)
 
 
 def test_operators_see_depths_and_dead_letters_and_can_redrive(app, sqs, user, monkeypatch):

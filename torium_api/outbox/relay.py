@@ -9,7 +9,7 @@ re-sends: consumers deduplicate on the message id, FIFO queues on the dedup id.
 
 import json
 import logging
-import time
+import threading
 from collections import defaultdict
 from datetime import timedelta
 
@@ -17,8 +17,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from flask import current_app
 
 from torium_api import aws, queues
-from torium_api.database import transaction
+from torium_api.database import locked, transaction
 from torium_api.extensions import db
+from torium_api.monitoring.heartbeats import Pulse
+from torium_api.monitoring.supervision import Supervisor
 from torium_api.outbox.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -30,13 +32,10 @@ def relay_batch(limit: int | None = None) -> int:
     """One pass. Returns how many rows were published."""
     limit = limit or current_app.config["RELAY_BATCH_SIZE"]
     with transaction():
-        rows = db.session.scalars(
-            db.select(OutboxMessage)
-            .where(OutboxMessage.sent_at.is_(None), OutboxMessage.available_at <= db.func.now())
-            .order_by(OutboxMessage.available_at, OutboxMessage.occurred_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        ).all()
+        due = (db.select(OutboxMessage)
+               .where(OutboxMessage.sent_at.is_(None), OutboxMessage.available_at <= db.func.now())
+               .order_by(OutboxMessage.available_at, OutboxMessage.occurred_at).limit(limit))
+        rows = db.session.scalars(locked(due, skip_locked=True)).all()
         by_queue = defaultdict(list)
         for row in rows:
             by_queue[row.queue].append(row)
@@ -98,16 +97,31 @@ def purge_sent(older_than: timedelta = timedelta(days=7)) -> int:
     return result.rowcount
 
 
-def run(stop, idle_seconds: float | None = None) -> None:
-    """Relay until ``stop()`` is true; sleep briefly when there is nothing to send."""
-    idle = idle_seconds if idle_seconds is not None else current_app.config["RELAY_IDLE_SECONDS"]
+def run(stop: threading.Event, idle_seconds: float | None = None, supervisor: Supervisor | None = None) -> None:
+    """Relay until ``stop`` is set; wait briefly when there is nothing to send.
+
+    A failing pass (the database unreachable, a bug) is logged with backoff and retried. When no pass has
+    succeeded for WORKER_STALL_SECONDS it raises ``Stalled``: ``flask outbox relay`` then exits non-zero and
+    Elastic Beanstalk restarts it. Each successful pass is progress for ``supervisor``, whose pulse (see
+    ``relay_supervisor()``) beats the relay's heartbeat: its row, the ``Heartbeat`` metric and the outbox backlog.
+    """
+    app = current_app._get_current_object()
+    idle = idle_seconds if idle_seconds is not None else app.config["RELAY_IDLE_SECONDS"]
+    supervisor = supervisor or Supervisor.for_app(app, "relay")
     log.info("relay started")
-    while not stop():
+    while not stop.is_set():
         try:
             published = relay_batch()
-        except Exception:
-            log.exception("relay pass failed")
-            published = 0
+        except Exception as exc:
+            stop.wait(supervisor.failed("publish", exc))
+            continue
+        supervisor.progress()
         if not published:
-            time.sleep(idle)
+            stop.wait(idle)
     log.info("relay stopped")
+
+
+def relay_supervisor(app, stall_seconds: float | None = None) -> Supervisor:
+    """The relay's supervisor with its heartbeat (which also reports the outbox backlog)."""
+    return Supervisor.for_app(app, "relay", stall_seconds=stall_seconds,
+                              pulse=Pulse(app, "relay", "relay", report_backlog=True))

@@ -11,6 +11,7 @@ from torium_api import idempotency
 from torium_api.events import handlers as events
 from torium_api.events.services import reminders
 from torium_api.groups import handlers as groups
+from torium_api.monitoring import heartbeats
 from torium_api.notifications import handlers as notifications
 from torium_api.orders import handlers as orders
 from torium_api.orders import services as order_services
@@ -47,4 +48,5 @@ PERIODIC_JOBS = [
     scheduler.PeriodicJob("outbox.purge_sent", timedelta(hours=1), relay.purge_sent),
     scheduler.PeriodicJob("processed_messages.purge", timedelta(hours=1), consumer.purge_processed),
     scheduler.PeriodicJob("idempotency_records.purge", timedelta(hours=1), idempotency.purge),
+    scheduler.PeriodicJob("heartbeats.purge", timedelta(hours=1), heartbeats.purge),
 ]

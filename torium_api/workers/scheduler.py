@@ -15,7 +15,7 @@ from sqlalchemy import DateTime, String
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Mapped, mapped_column
 
-from torium_api.database import transaction
+from torium_api.database import locked, transaction
 from torium_api.extensions import db
 
 log = logging.getLogger(__name__)
@@ -52,11 +52,9 @@ def tick(jobs: list[PeriodicJob]) -> list[str]:
 def _run_if_due(job: PeriodicJob) -> bool:
     try:
         with transaction():
-            row = db.session.scalar(
-                db.select(ScheduledJob)
-                .where(ScheduledJob.name == job.name, ScheduledJob.next_run_at <= db.func.now())
-                .with_for_update(skip_locked=True)
-            )
+            due = db.select(ScheduledJob).where(ScheduledJob.name == job.name,
+                                                ScheduledJob.next_run_at <= db.func.now())
+            row = db.session.scalar(locked(due, skip_locked=True))
             if row is None:
                 return False
             job.run()
