@@ -260,6 +260,8 @@ def test_get_event_queries_do_not_grow_with_the_number_of_events(app, client, to
     body = {**EVENT, "users": friends}
     client.post("/event", headers={**headers, "trm-group-id": str(group)}, json=body)
     with count_queries(app) as few:
+        assert len(data_of(client.get("/event?page=1", headers=headers))) == 1
+    with count_queries(app) as few_unpaged:
         assert len(data_of(client.get("/event", headers=headers))) == 1
     for g in range(20):
         group = make_group(app, me, members={f: "standard" for f in friends}, name=f"G{g}")
@@ -267,5 +269,45 @@ def test_get_event_queries_do_not_grow_with_the_number_of_events(app, client, to
             make_event(app, group, me, friends)  # built directly: 200 POSTs would also meet the daily quota
     with count_queries(app) as many:
         assert len(data_of(client.get("/event?page_size=500", headers=headers))) == 201
+    with count_queries(app) as many_unpaged:
+        assert len(data_of(client.get("/event", headers=headers))) == 201  # every upcoming event
     assert len(many) == len(few) == 3  # user, the page with its total, the page's members
+    assert len(many_unpaged) == len(few_unpaged) == 4  # and the count of upcoming events, which sizes the page
     print(f"\nqueries: GET /event {len(many)} (20 groups, 201 events)")
+
+
+def test_upcoming_events_come_first_soonest_first_then_past_ones_newest_first(app, client, tokens):
+    from datetime import timedelta
+
+    from torium_api import clock
+
+    me, headers = tokens.user("planner@example.com")
+    group = make_group(app, me)
+    now = clock.now()
+    for name, days in (("past-far", -30), ("soon", 1), ("past-near", -1), ("later", 10), ("latest", 40)):
+        make_event(app, group, me, name=name, starts_at=now + timedelta(days=days))
+    expected = ["soon", "later", "latest", "past-near", "past-far"]
+    assert [e["name"] for e in data_of(client.get("/event", headers=headers))] == expected
+    in_group = {**headers, "trm-group-id": str(group)}
+    assert [e["name"] for e in data_of(client.get("/event", headers=in_group))] == expected
+    page_two = client.get("/event?page=2&page_size=2", headers=headers)
+    assert [e["name"] for e in data_of(page_two)] == ["latest", "past-near"]
+
+
+def test_the_apps_unpaged_call_sees_every_upcoming_event_beyond_a_hundred(app, client, tokens):
+    from datetime import timedelta
+
+    from torium_api import clock
+
+    me, headers = tokens.user("keen@example.com")
+    group = make_group(app, me)
+    now = clock.now()
+    for days in range(1, 131):
+        make_event(app, group, me, name=f"up{days}", starts_at=now + timedelta(days=days))
+    for days in range(1, 21):
+        make_event(app, group, me, name=f"past{days}", starts_at=now - timedelta(days=days))
+    unpaged = client.get("/event", headers=headers)
+    names = [e["name"] for e in data_of(unpaged)]
+    assert names == [f"up{d}" for d in range(1, 131)]  # all 130 upcoming; no room for past ones
+    assert '"total": 150' in unpaged.headers["X-Pagination"]
+    assert len(data_of(client.get("/event?page=1", headers=headers))) == 100  # a client that pages: 100

@@ -1,5 +1,6 @@
 """Contract routes 1–9. Paths, headers and fields follow the Flutter app; the caller is the token's user."""
 
+from flask import request
 from flask.views import MethodView
 
 from torium_api.auth import current_actor
@@ -30,10 +31,13 @@ class Events(MethodView):
     @blp.response(200, EventSchema(many=True))
     @blp.paginate(**PAGE)
     def get(self, headers, pagination_parameters):
-        """The caller's events, soonest first (only a group's with trm-group-id)"""
+        """The caller's events: upcoming ones first (soonest first), then past ones (newest first); only a group's
+        with trm-group-id. Without `page`/`page_size` (the app's call) the page holds every upcoming event
+        (at least 100 events, at most 500 upcoming)."""
         page = pagination_parameters
-        items, page.item_count = services.list_events(current_actor(), headers.get("group_id"), page.page,
-                                                      page.page_size)
+        unpaged = not {"page", "page_size"} & request.args.keys()
+        items, page.item_count, page.page_size = services.list_events(
+            current_actor(), headers.get("group_id"), page.page, None if unpaged else page.page_size)
         return items
 
     @blp.arguments(GroupHeadersSchema, location="headers")

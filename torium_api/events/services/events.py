@@ -3,9 +3,9 @@
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import Select, bindparam
+from sqlalchemy import Select, bindparam, case
 
-from torium_api import queues, quotas
+from torium_api import clock, queues, quotas
 from torium_api.actor import Actor
 from torium_api.database import locked
 from torium_api.errors import Invalid, NotFound
@@ -111,34 +111,50 @@ def get_event_for_member(actor: Actor, event_id: int) -> Event:
     return event
 
 
-def _my_events(*where) -> Select:
-    """The actor's events (event membership implies group membership: a composite foreign key), soonest first."""
-    return paged(db.select(Event.id, Event.name, Event.description, Event.group_id, Group.name, Event.starts_at,
-                           Event.is_budget, Event.budget, Event.reminder, Event.schedule_period, GroupMember.role)
-                 .select_from(EventMember)
-                 .join(Event, Event.id == EventMember.event_id)
-                 .join(Group, Group.id == EventMember.group_id)
-                 .join(GroupMember, (GroupMember.group_id == EventMember.group_id)
-                       & (GroupMember.user_id == EventMember.user_id))
-                 .where(EventMember.user_id == bindparam("actor"), *where)
-                 .order_by(Event.starts_at, Event.id))
+_UPCOMING = Event.starts_at >= bindparam("now")
+# Upcoming events first, soonest first; then past ones, newest first (what the app's calendar shows).
+_UPCOMING_FIRST = (_UPCOMING.desc(), case((_UPCOMING, Event.starts_at)).asc(), Event.starts_at.desc(), Event.id)
 
 
-_MY_EVENTS = _my_events()
-_MY_EVENTS_IN_GROUP = _my_events(EventMember.group_id == bindparam("group_id"))
+def _mine(*where) -> Select:
+    """The actor's events (event membership implies group membership: a composite foreign key)."""
+    return (db.select(Event.id, Event.name, Event.description, Event.group_id, Group.name, Event.starts_at,
+                      Event.is_budget, Event.budget, Event.reminder, Event.schedule_period, GroupMember.role)
+            .select_from(EventMember)
+            .join(Event, Event.id == EventMember.event_id)
+            .join(Group, Group.id == EventMember.group_id)
+            .join(GroupMember, (GroupMember.group_id == EventMember.group_id)
+                  & (GroupMember.user_id == EventMember.user_id))
+            .where(EventMember.user_id == bindparam("actor"), *where))
+
+
+_IN_GROUP = EventMember.group_id == bindparam("group_id")
+_MY_EVENTS = paged(_mine().order_by(*_UPCOMING_FIRST))
+_MY_EVENTS_IN_GROUP = paged(_mine(_IN_GROUP).order_by(*_UPCOMING_FIRST))
+_MY_UPCOMING = db.select(db.func.count()).select_from(_mine(_UPCOMING).subquery())
+_MY_UPCOMING_IN_GROUP = db.select(db.func.count()).select_from(_mine(_UPCOMING, _IN_GROUP).subquery())
+UNPAGED_MIN, UNPAGED_MAX = 100, 500
 _MEMBERS_OF_EVENTS = (db.select(EventMember.event_id, User.id, User.email)
                       .join(User, User.id == EventMember.user_id)
                       .where(EventMember.event_id.in_(bindparam("event_ids", expanding=True)))
                       .order_by(EventMember.id))
 
 
-def list_events(actor: Actor, group_id: int | None, page: int, page_size: int) -> tuple[list[dict], int]:
-    """The actor's events (soonest first) with members and the actor's role: two queries, plain rows."""
-    if group_id is None:
-        rows, total = offset_page(_MY_EVENTS, page, page_size, actor=actor.id)
-    else:
+def list_events(actor: Actor, group_id: int | None, page: int, page_size: int | None) -> tuple[list[dict], int, int]:
+    """The actor's events, upcoming first (soonest first), then past ones (newest first), with members and the
+    actor's role: two queries, plain rows. Returns (items, total, page size used).
+
+    ``page_size`` None is the app's unpaged call: page 1 holds every upcoming event (at least 100 rows, past
+    ones filling up; at most UNPAGED_MAX upcoming: a page of 500 events with their members is already about
+    1 MB, and the event quota makes more than that unlikely; a client that pages sees them all)."""
+    params = {"actor": actor.id, "now": clock.now()}
+    if group_id is not None:
         groups.get_membership(actor, group_id)
-        rows, total = offset_page(_MY_EVENTS_IN_GROUP, page, page_size, actor=actor.id, group_id=group_id)
+        params["group_id"] = group_id
+    if page_size is None:
+        upcoming = db.session.scalar(_MY_UPCOMING if group_id is None else _MY_UPCOMING_IN_GROUP, params)
+        page, page_size = 1, min(max(upcoming, UNPAGED_MIN), UNPAGED_MAX)
+    rows, total = offset_page(_MY_EVENTS if group_id is None else _MY_EVENTS_IN_GROUP, page, page_size, **params)
     members = _members_of([row[0] for row in rows])
     zone = user_services.zone_of(actor.user)
     return [{
@@ -147,7 +163,7 @@ def list_events(actor: Actor, group_id: int | None, page: int, page_size: int) -
         "budget": float(budget) if budget is not None else None, "reminder": reminder.value,
         "schedule_period": period.legacy, "users": members.get(event_id, []), "status": role.value,
     } for event_id, name, description, in_group, group_name, starts_at, is_budget, budget, reminder, period, role
-        in rows], total
+        in rows], total, page_size
 
 
 def _members_of(event_ids: list[int]) -> dict[int, list[dict]]:
