@@ -1,9 +1,11 @@
 """HTTP load benchmark (`make bench`): gunicorn as the Procfile starts it, PostgreSQL, a seeded data set.
 
-Seeds with `python -m bench.seed`, starts `gunicorn --config gunicorn.conf.py application:application` on loopback,
-then for each endpoint and concurrency (16, 64) drives keep-alive load for DURATION seconds and prints
-requests/s, p50/p95/p99, SQL statements per request (X-SQL-Count, enabled only here) and the ratio to
-/health in the same run; finally the web workers' memory (RSS).
+Seeds with `python -m bench.seed` (the busy user: 20 groups, 100 events with 10 members each), starts
+`gunicorn --config gunicorn.conf.py application:application` on loopback and, as the ceiling, a bare Flask app
+answering /health with the same envelope under the same gunicorn configuration (`bench/bare.py`); then for each
+endpoint and concurrency (16, 64) drives keep-alive load for DURATION seconds and prints requests/s,
+p50/p95/p99, SQL statements per request (X-SQL-Count, enabled only here) and the ratios to our /health and to
+the bare app in the same run; finally the web workers' memory (RSS).
 Usage: .venv/bin/python -m bench.load [--duration 8] [--client wrk|python] [--users 1000 --groups 200 ...]
 The load comes from wrk (`apt-get install wrk`; one C thread) when it is installed, else from Python client
 threads, which take a large share of the same cores and make every figure lower (the table says which).
@@ -31,8 +33,8 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=8)
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--groups", type=int, default=200)
-    parser.add_argument("--members-per-group", type=int, default=20)
-    parser.add_argument("--events-per-group", type=int, default=10)
+    parser.add_argument("--members-per-group", type=int, default=10)
+    parser.add_argument("--events-per-group", type=int, default=5)
     parser.add_argument("--products", type=int, default=100_000)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--client", choices=["wrk", "python"], default="wrk" if shutil.which("wrk") else "python")
@@ -55,12 +57,18 @@ def main() -> None:
     print(f"seeded in {time.perf_counter() - started:.0f} s: {seeded.stdout.strip().splitlines()[0]}")
     server = subprocess.Popen(["gunicorn", "--config", "gunicorn.conf.py", "application:application"], cwd=ROOT,
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    bare_port = args.port + 1
+    bare = subprocess.Popen(["gunicorn", "--config", "gunicorn.conf.py", "bench.bare:application"], cwd=ROOT,
+                            env={**env, "GUNICORN_BIND": f"127.0.0.1:{bare_port}"}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
     try:
         _wait(args.port)
-        _run(args, token, server)
+        _wait(bare_port)
+        _run(args, token, server, bare_port)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for process in (server, bare):
+            process.terminate()
+            process.wait(timeout=30)
 
 
 def _wait(port: int) -> None:
@@ -75,7 +83,7 @@ def _wait(port: int) -> None:
     raise RuntimeError("gunicorn did not answer /health")
 
 
-def _run(args, token: str, server: subprocess.Popen) -> None:
+def _run(args, token: str, server: subprocess.Popen, bare_port: int) -> None:
     auth = {"Authorization": f"Bearer {token}"}
     group_id = _get(args.port, "/groups?page_size=1", auth)["data"][0]["group_id"]
     product_id = _get(args.port, "/products?limit=1", auth)["data"]["items"][0]["id"]
@@ -83,7 +91,7 @@ def _run(args, token: str, server: subprocess.Popen) -> None:
     endpoints = [
         ("GET /health", "GET", "/health", {}, None),
         ("GET /groups", "GET", "/groups", auth, None),
-        ("GET /event (app: 100/page)", "GET", "/event", auth, None),
+        ("GET /event (as the app calls)", "GET", "/event", auth, None),
         ("GET /event?page_size=20", "GET", "/event?page_size=20", auth, None),
         ("GET /group/members", "GET", "/group/members", {**auth, "trm-group-id": str(group_id)}, None),
         ("GET /products search+filter", "GET", "/products?q=wax&category=ski&in_stock=true&sort=price_asc", auth,
@@ -94,16 +102,20 @@ def _run(args, token: str, server: subprocess.Popen) -> None:
     drive = _drive_wrk if args.client == "wrk" else _drive
     for _, method, path, headers, body in endpoints:  # warm every worker's pools and statement caches first
         drive(args.port, method, path, headers, body, 16, 2)
+    drive(bare_port, "GET", "/health", {}, None, 16, 2)
     print(f"\n{'endpoint':30s} {'conc':>4s} {'req/s':>8s} {'p50 ms':>7s} {'p95 ms':>7s} {'p99 ms':>7s} "
-          f"{'SQL/req':>7s} {'vs /health':>10s}")
+          f"{'SQL/req':>7s} {'vs /health':>10s} {'vs bare':>8s}")
     for concurrency in (16, 64):
+        bare_rps, (p50, p95, p99), _ = drive(bare_port, "GET", "/health", {}, None, concurrency, args.duration)
+        print(f"{'bare Flask /health (ceiling)':30s} {concurrency:4d} {bare_rps:8.0f} {p50:7.1f} {p95:7.1f} "
+              f"{p99:7.1f} {0:7d} {'':>10s} {1:8.0%}")
         health_rps = None
         for name, method, path, headers, body in endpoints:
             rps, (p50, p95, p99), errors = drive(args.port, method, path, headers, body, concurrency, args.duration)
             sql = _sql_count(args.port, method, path, headers, body)
             health_rps = health_rps or rps
             print(f"{name:30s} {concurrency:4d} {rps:8.0f} {p50:7.1f} {p95:7.1f} {p99:7.1f} {sql:7d} "
-                  f"{rps / health_rps:9.0%}" + (f"  errors: {errors}" if errors else ""))
+                  f"{rps / health_rps:10.0%} {rps / bare_rps:8.0%}" + (f"  errors: {errors}" if errors else ""))
     print(f"\nweb workers' memory (RSS): {', '.join(f'{mb:.0f} MB' for mb in _worker_rss(server.pid))}")
 
 

@@ -19,7 +19,7 @@ def main() -> None:
     from torium_api import create_app
 
     parser = argparse.ArgumentParser()
-    for name, default in (("users", 1000), ("groups", 200), ("members-per-group", 20), ("events-per-group", 10),
+    for name, default in (("users", 1000), ("groups", 200), ("members-per-group", 10), ("events-per-group", 5),
                           ("products", 100_000)):
         parser.add_argument(f"--{name}", type=int, default=default)
     args = parser.parse_args()
