@@ -1,0 +1,241 @@
+"""Hostile input (HOUSE R14): no input yields a 5xx, and no stored row makes a later read fail.
+
+Each test sends what a careless or hostile client could send and expects a 4xx in the error envelope with
+nothing written, or (for rows that may already be stored) a read that still answers. The values are the
+edges found by hand and by the property tests (tests/test_properties.py); the comments say what each did
+before it was refused at the edge.
+"""
+
+import base64
+import json
+
+import pytest
+
+from tests.factories import (
+    ADDRESS,
+    EVENT,
+    PRODUCT,
+    Cast,
+    data_of,
+    make_group,
+    make_product,
+    table_counts,
+)
+
+ZONES = {"utc": "UTC", "tokyo": "Asia/Tokyo", "la": "America/Los_Angeles", "kiritimati": "Pacific/Kiritimati",
+         "niue": "Pacific/Niue"}  # UTC+14 and UTC-11: the zones furthest from UTC
+LOCAL = r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}"
+
+
+class World(Cast):
+    def __init__(self, ids, headers, group_id):
+        self.ids, self.headers, self.group_id = ids, headers, group_id
+
+
+@pytest.fixture
+def world(app, tokens) -> World:
+    """One user per zone, all admins of one group (so each may create events), sellers and shop admins."""
+    ids, headers = {}, {}
+    for who, zone in ZONES.items():
+        ids[who], headers[who] = tokens.user(f"{who}@example.com", groups=["seller", "admin"], timezone=zone)
+    group_id = make_group(app, ids["utc"], members={ids[w]: "admin" for w in ids if w != "utc"})
+    return World(ids, headers, group_id)
+
+
+def refused(response, status: int = 422) -> dict:
+    """The error envelope with ``status``: status.code equal to the HTTP status, no data, field errors on 422."""
+    body = response.get_json()
+    assert response.status_code == status, (response.status_code, body)
+    assert body["status"]["code"] == status and isinstance(body["status"]["message"], str), body
+    assert body["data"] is None
+    if status == 422:
+        assert body["errors"], body
+    return body
+
+
+@pytest.fixture
+def unchanged(app):
+    """Call it after the hostile requests: no table gained or lost a row."""
+    before = table_counts(app)
+    return lambda: table_counts(app) == before
+
+
+def _listed(client, world, who) -> dict:
+    return {e["name"]: e["event_timestamp"] for e in data_of(client.get("/event", headers=world.h(who)))}
+
+
+# --- event times: stored rows must render in every zone; input outside 1970-2999 is refused ---------------------
+
+
+
+
+
+
+
+
+
+
+
+
+
+# --- ids: headers and bodies ---------------------------------------------------------------------------------
+
+BAD_IDS = ["--5", "\u00b2", "9" * 5000, "\u0661\u0662", "\uff11\uff12", "-", "", "1 2", "1,2", "0x10", "1e3",
+           "1.0", "+1", "0", "-1", "2147483648", "99999999999999999999", "\u200b1", "1\u00a0"]
+
+
+def test_ids_in_headers_are_ascii_integers_in_the_int4_range(client, world, unchanged):
+    """Before: "--5" and "²" passed `isdigit()` then int() raised (a 500), 5000 digits exceeded Python's
+    int-from-text limit (a 500), and Arabic-Indic or full-width "12" were read as 12."""
+    g = world.group_id
+    for value in BAD_IDS:
+        for method, path, headers in [
+            ("GET", "/group/members", {"trm-group-id": value}),
+            ("GET", "/event", {"trm-group-id": value}),
+            ("POST", "/group/members", {"trm-group-id": str(g), "trm-user-id": value}),
+            ("DELETE", "/group/members", {"trm-group-id": value, "trm-user-id": str(world.ids["la"])}),
+            ("GET", "/event/comment", {"trm-event-id": value}),
+        ]:
+            response = client.open(path, method=method, headers={**world.h("utc"), **headers}, json={})
+            errors = refused(response)["errors"]
+            assert set(errors) <= {"trm-group-id", "trm-user-id", "trm-event-id"}, (value, path, errors)
+    assert unchanged()
+
+
+def test_ids_in_bodies_are_ascii_integers_in_the_int4_range(client, world, unchanged):
+    for value in BAD_IDS:
+        for method, path, body in [
+            ("DELETE", "/event", {"id": value}), ("DELETE", "/groups", {"id": value}),
+            ("POST", "/event/comment", {"event_id": value, "comment": "x"}),
+            ("PATCH", "/users/organization", {"organization_id": value}),
+            ("POST", "/event", {**EVENT, "users": [value]}),
+        ]:
+            headers = world.h("utc", group_id=world.group_id)
+            refused(client.open(path, method=method, headers=headers, json=body))
+    assert unchanged()
+
+
+def test_ids_the_app_sends_as_text_still_work(client, world):
+    assert client.get("/group/members", headers=world.h("utc", group_id=f" {world.group_id} ")).status_code == 200
+    body = {**EVENT, "users": [str(world.ids["la"])]}
+    data_of(client.post("/event", headers=world.h("utc", group_id=world.group_id), json=body))
+
+
+def test_a_repeated_id_header_is_refused(client, world, unchanged):
+    """A proxy joins repeated headers with a comma: "1, 2" is not an id."""
+    headers = [*world.h("utc").items(), ("trm-group-id", str(world.group_id)), ("trm-group-id", "2")]
+    refused(client.get("/group/members", headers=headers))
+    assert unchanged()
+
+
+@pytest.mark.parametrize("path", ["/products/99999999999", "/products/2147483648", "/orders/99999999999",
+                                  "/products/99999999999/restock", "/orders/99999999999/cancel",
+                                  "/products/" + "9" * 40])
+def test_path_ids_beyond_int4_are_404(client, world, path):
+    method = "POST" if path.endswith(("restock", "cancel")) else "GET"
+    refused(client.open(path, method=method, headers=world.h("utc"), json={"quantity": 1}), 404)
+
+
+# --- JSON bodies ---------------------------------------------------------------------------------------------
+
+def _post(client, world, path, raw: bytes, content_type="application/json", **headers):
+    return client.post(path, headers={**world.h("utc"), **headers}, data=raw, content_type=content_type)
+
+
+
+
+
+
+
+
+def make_product_id(client, world) -> int:
+    return data_of(client.post("/products", headers=world.h("utc"), json=PRODUCT), 201)["id"]
+
+
+
+
+
+
+
+
+
+
+
+
+# --- query strings -------------------------------------------------------------------------------------------
+
+
+
+def _cursor(payload) -> str:
+    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+
+
+
+
+
+
+# --- text fields: patterns match the whole value ------------------------------------------------------------
+
+@pytest.mark.parametrize("number", ["+4812345\u0666\u0667\u0668", "+48123456789\n", "+\uff14\uff18123456789",
+                                    "+48 123456789", "+0123456789", "+1234567890123456"])
+def test_mobile_numbers_are_ascii_e164(client, world, unchanged, number):
+    """Before: Python's \\d took Arabic-Indic digits and `$` a trailing newline: both were 200 and an SMS
+    with a verification code was queued for the number."""
+    refused(client.post("/users/mobile", headers=world.h("utc"), json={"mobile_number": number}))
+    refused(client.patch("/users/mobile", headers=world.h("utc"), json={
+        "code": "\u0661\u0662\u0663\u0664\u0665\u0666"}))
+    refused(client.patch("/users/mobile", headers=world.h("utc"), json={"code": "123456\n"}))
+    assert unchanged()
+
+
+def test_a_category_with_a_trailing_newline_is_422(client, world, unchanged):
+    """Before: the category regex's `$` matched before "\\n", so 50 characters and a newline reached a
+    varchar(50): PostgreSQL refused it (a 500)."""
+    refused(client.post("/products", headers=world.h("utc"), json={**PRODUCT, "category": "a" * 50 + "\n"}))
+    refused(client.post("/products", headers=world.h("utc"), json={**PRODUCT, "category": "ski\n"}))
+    assert unchanged()
+
+
+@pytest.mark.parametrize("field, value", [("postal_code", "34-500\n"), ("country", "PL\n")])
+def test_address_patterns_match_the_whole_value(client, world, unchanged, field, value):
+    """Before: 202, stored with the newline."""
+    body = {"lines": [{"product_id": 1, "quantity": 1}], "shipping_address": {**ADDRESS, field: value}}
+    assert list(refused(client.post("/orders", headers=world.h("utc"), json=body))["errors"]) == ["shipping_address"]
+    assert unchanged()
+
+
+@pytest.mark.parametrize("zone", ["localtime", "posixrules", "UTC ", "utc", "Europe/Warsaw\n", "../../etc/passwd",
+                                  "", "\ud800", "Europe"])
+def test_time_zone_preferences_are_iana_names(client, world, zone):
+    """Before: "localtime" (this host's /etc/localtime, not a zone name) was stored: another host reads it as
+    another zone, or not at all."""
+    refused(client.patch("/users/preferences", headers=world.h("utc"), json={"timezone": zone}))
+
+
+def test_every_iana_zone_is_still_accepted_and_renders(client, world):
+    for zone in ("Factory", "Etc/GMT+12", "Etc/GMT-14", "Pacific/Kiritimati", "Europe/Warsaw"):
+        data_of(client.patch("/users/preferences", headers=world.h("la"), json={"timezone": zone}))
+        data_of(client.get("/event", headers=world.h("la")))
+
+
+@pytest.mark.parametrize("email, status", [
+    ("a" * 250 + "@x.com", 422), ("", 422), ("a@b", 422), ("<x>@example.com", 422), ("a@@example.com", 422),
+    ("zo\u00eb@example.com", 404), ("a@" + "b" * 64 + ".com", 422), ("x" * 8000, 422),
+    ("a@example.com, b@example.com", 422),
+])
+def test_trm_email_edges(client, world, email, status):
+    refused(client.get("/users/email", headers={**world.h("utc"), "trm-email": email}), status)
+
+
+def test_idempotency_keys_and_etags_that_are_garbage_are_4xx(app, client, world):
+    product_id = make_product(app, world.ids["utc"])
+    before = table_counts(app)
+    for key in ("k" * 101, "a b", "\u00e9", ""):
+        refused(client.post("/products", headers={**world.h("utc"), "Idempotency-Key": key}, json=PRODUCT))
+    for etag in ("garbage", '"' * 1000, "\u00ff", ""):
+        response = client.patch(f"/products/{product_id}", headers={**world.h("utc"), "If-Match": etag},
+                                json={"name": "x"})
+        assert response.status_code in (412, 428)
+    assert table_counts(app) == before
+
+
