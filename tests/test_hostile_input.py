@@ -8,6 +8,7 @@ before it was refused at the edge.
 
 import base64
 import json
+from datetime import UTC, datetime
 
 import pytest
 
@@ -17,6 +18,7 @@ from tests.factories import (
     PRODUCT,
     Cast,
     data_of,
+    make_event,
     make_group,
     make_product,
     table_counts,
@@ -66,16 +68,75 @@ def _listed(client, world, who) -> dict:
 
 # --- event times: stored rows must render in every zone; input outside 1970-2999 is refused ---------------------
 
+@pytest.mark.parametrize("instant, shown", [
+    (datetime(9999, 12, 31, 23, 30, tzinfo=UTC),
+     {"utc": "9999-12-31 23:30:00", "la": "9999-12-31 15:30:00", "tokyo": "9999-12-31 23:59:59",
+      "kiritimati": "9999-12-31 23:59:59"}),
+    (datetime(1, 1, 1, 0, 30, tzinfo=UTC), {"utc": "0001-01-01 00:30:00", "tokyo": "0001-01-01 09:48:59",  # LMT
+                                            "la": "0001-01-01 00:00:00", "niue": "0001-01-01 00:00:00"}),
+], ids=["end of time", "start of time"])
+def test_a_stored_event_beyond_the_range_still_lists_for_members_in_every_zone(app, client, world, instant, shown):
+    """Before: `astimezone` overflowed and GET /event was a 500 for every member east (west) of UTC until the
+    row was deleted. Rows like this may already exist; they render clamped to the representable local time."""
+    make_event(app, world.group_id, world.ids["utc"], list(world.ids.values()), starts_at=instant, timezone="UTC",
+               name="Far")
+    for who in world.ids:
+        listed = _listed(client, world, who)["Far"]
+        assert listed == shown.get(who, listed)
 
 
+@pytest.mark.parametrize("timestamp", [
+    "9999-12-31 23:30:00", "3000-01-01 00:00:00", "1969-12-31 23:59:59", "0001-01-01 00:00:00",
+    "9999-12-31 23:30:00-05:00", "0001-01-01 00:00:00+05:00", "3999-12-31 23:00:00.00 ",
+])
+def test_event_times_outside_1970_to_2999_are_refused_whatever_the_callers_zone(client, world, unchanged, timestamp):
+    """Before: 200 (a row no zone east or west of its creator could render), or a 500 from PostgreSQL/psycopg2
+    (years before 1 or after 9999 once converted to UTC: "year -1 is out of range")."""
+    for who in ("utc", "tokyo", "la", "kiritimati", "niue"):
+        body = {**EVENT, "event_timestamp": timestamp, "users": []}
+        errors = refused(client.post("/event", headers=world.h(who, group_id=world.group_id), json=body))["errors"]
+        assert list(errors) == ["event_timestamp"]
+    assert unchanged()
 
 
+@pytest.mark.parametrize("who, timestamp", [
+    ("kiritimati", "1970-01-01 00:00:00"), ("niue", "2999-12-31 23:59:59"), ("utc", "1970-01-01 00:00:00+18:00"),
+    ("utc", "2999-12-31 24:59:59.999999-18:00"), ("tokyo", "2999-12-31 23:59:59Z"), ("la", "2030-06-01 10:00+16:00"),
+])
+def test_the_edges_of_the_range_are_accepted_and_render_in_every_zone(client, world, who, timestamp):
+    """Before: the +16:00 and ±18:00 offsets passed Python but PostgreSQL refused them (a 500): aware times
+    are now converted to UTC at the edge."""
+    body = {**EVENT, "event_timestamp": timestamp, "name": "Edge", "users": list(world.ids.values())}
+    data_of(client.post("/event", headers=world.h(who, group_id=world.group_id), json=body))
+    for member in world.ids:
+        assert _listed(client, world, member)["Edge"] != ""
 
 
+def test_an_offset_moves_the_instant_not_the_wall_clock(client, world):
+    body = {**EVENT, "event_timestamp": "2030-06-01 10:00:00+02:00", "name": "Offset", "users": []}
+    data_of(client.post("/event", headers=world.h("tokyo", group_id=world.group_id), json=body))
+    assert _listed(client, world, "tokyo")["Offset"] == "2030-06-01 17:00:00"
 
 
+@pytest.mark.parametrize("offset", ["+24:00", "+99:99", "-24:00", "+18:01", "-19:00", "+05:60", "+2400"])
+def test_utc_offsets_beyond_18_hours_or_with_bad_minutes_are_422(client, world, unchanged, offset):
+    """Before: +24:00, -24:00 and +99:99 raised ValueError in timezone() (a 500); +18:01 and -19:00 reached
+    PostgreSQL ("time zone displacement out of range", a 500); +05:60 was silently read as +06:00."""
+    body = {**EVENT, "event_timestamp": f"2030-02-01 18:30:00{offset}", "users": []}
+    errors = refused(client.post("/event", headers=world.h("utc", group_id=world.group_id), json=body))["errors"]
+    assert list(errors) == ["event_timestamp"]
+    refused(client.put("/event", headers=world.h("utc"), json={**body, "id": 1}))
+    assert unchanged()
 
 
+@pytest.mark.parametrize("budget", ["1_000", "\u0661\u0662", "\uff11", "NaN", "-Infinity", "1e400", "1" * 41,
+                                    "0x10", "1.5.5", float("nan")])
+def test_budgets_must_be_ascii_decimal_numbers_within_numeric_12_2(client, world, unchanged, budget):
+    """Before: "1_000" and Arabic-Indic or full-width digits were read by Decimal() and stored (200)."""
+    body = {**EVENT, "budget": budget, "users": []}
+    assert list(refused(client.post("/event", headers=world.h("utc", group_id=world.group_id), json=body))
+                ["errors"]) == ["budget"]
+    assert unchanged()
 
 
 # --- ids: headers and bodies ---------------------------------------------------------------------------------
