@@ -203,28 +203,103 @@ def _post(client, world, path, raw: bytes, content_type="application/json", **he
     return client.post(path, headers={**world.h("utc"), **headers}, data=raw, content_type=content_type)
 
 
+@pytest.mark.parametrize("raw", [b"[]", b'"x"', b"1", b"null", b"true", b'[{"name": "a", "description": "b"}]'])
+def test_json_that_is_not_an_object_is_422(client, world, unchanged, raw):
+    refused(_post(client, world, "/groups", raw))
+    refused(_post(client, world, "/products", raw, **{"Idempotency-Key": "k1"}))
+    assert unchanged()
 
 
+@pytest.mark.parametrize("raw", [
+    b"{", b"{'name': 'a'}", b'{"name": "a",}', b"\xff\xfe{}", b'{"name": "\xc3\x28", "description": "b"}',
+    b'{"name": "\xed\xa0\x80", "description": "b"}',  # a surrogate encoded as UTF-8 bytes: not UTF-8
+    b'{"name": "a", "description": 9' + b"9" * 5000 + b"}",  # beyond Python's int-from-text limit (4300 digits)
+    b"[" * 60_000, b"[" * 5000 + b"]" * 5000, b'{"name": ' + b"[" * 2000 + b"]" * 2000 + b', "description": "b"}',
+    b'{"a": ' * 33 + b"1" + b"}" * 33,
+], ids=["unclosed", "quotes", "trailing comma", "utf-16 bom", "bad utf-8", "utf-8 surrogate", "huge int",
+        "60k open", "deep array", "deep field", "33 levels"])
+def test_json_no_parser_should_walk_is_400(client, world, unchanged, raw):
+    """Before: the huge integer (ValueError) and nesting past Python's recursion limit (RecursionError) were
+    500s: webargs only catches JSONDecodeError, and Flask's get_json (the Idempotency-Key fingerprint) only
+    ValueError."""
+    refused(_post(client, world, "/groups", raw), 400)
+    refused(_post(client, world, "/products", raw, **{"Idempotency-Key": "k2"}), 400)
+    assert unchanged()
 
 
+def test_nesting_the_api_needs_is_accepted(client, world):
+    body = {"lines": [{"product_id": make_product_id(client, world), "quantity": 1}], "shipping_address": ADDRESS}
+    data_of(client.post("/orders", headers=world.h("utc"), json=body), 202)
 
 
 def make_product_id(client, world) -> int:
     return data_of(client.post("/products", headers=world.h("utc"), json=PRODUCT), 201)["id"]
 
 
+@pytest.mark.parametrize("path, body", [
+    ("/groups", {"name": "\ud800", "description": "x"}),
+    ("/groups", {"name": "a", "description": "ok \udfff"}),
+    ("/groups", {"\ud800": "x", "name": "a", "description": "b"}),
+    ("/products", {**PRODUCT, "description": "wax \ud83d"}),
+    ("/orders", {"lines": [{"product_id": 1, "quantity": 1}], "shipping_address": {**ADDRESS, "line1": "\udc00"}}),
+    ("/users/mobile", {"mobile_number": "\ud800"}),
+])
+def test_lone_surrogates_in_json_strings_are_422(client, world, unchanged, path, body):
+    """Before: json.loads accepts "\\ud800", PostgreSQL cannot store it: a UnicodeEncodeError (a 500), or for
+    JSONB (an order's address) a DataError (a 500)."""
+    raw = json.dumps(body).encode()
+    assert b"\\ud" in raw
+    refused(_post(client, world, path, raw))
+    assert unchanged()
 
 
+def test_text_with_characters_beyond_the_bmp_is_stored(client, world):
+    response = _post(client, world, "/groups", json.dumps({"name": "Ski \U0001f3bf", "description": "\\u"}).encode())
+    group_id = data_of(response)["group_id"]
+    names = {g["group_id"]: g["name"] for g in data_of(client.get("/groups", headers=world.h("utc")))}
+    assert names[group_id] == "Ski \U0001f3bf"
 
 
+@pytest.mark.parametrize("raw", [b'{"price_cents": 1e999}', b'{"price_cents": NaN}', b'{"price_cents": -Infinity}',
+                                 b'{"price_cents": 1.0}', b'{"price_cents": "100"}', b'{"price_cents": true}',
+                                 b'{"price_cents": 10000000001}', b'{"stock": 2147483648}'])
+def test_numbers_that_do_not_fit_their_column_are_422(client, world, unchanged, raw):
+    body = {**PRODUCT, **json.loads(raw)}
+    refused(client.post("/products", headers=world.h("utc"), json=body))
+    assert unchanged()
 
 
+def test_content_type_lies_are_4xx(client, world, unchanged):
+    valid = json.dumps({"name": "a", "description": "b"}).encode()
+    refused(_post(client, world, "/groups", valid, content_type="text/plain"))  # no JSON: fields missing
+    refused(_post(client, world, "/groups", b"name=a&description=b"), 400)
+    refused(_post(client, world, "/groups", valid.decode().encode("utf-16")))  # its NUL bytes
+    assert unchanged()
 
 
+@pytest.mark.parametrize("body", [{"lines": {"0": {"product_id": 1, "quantity": 1}}, "shipping_address": ADDRESS},
+                                  {"lines": [[1, 1]], "shipping_address": ADDRESS},
+                                  {"lines": [{"product_id": 1, "quantity": 1}], "shipping_address": [ADDRESS]},
+                                  {"lines": [{"product_id": [1], "quantity": 1}], "shipping_address": ADDRESS}])
+def test_arrays_and_objects_in_each_others_place_are_422(client, world, unchanged, body):
+    refused(client.post("/orders", headers=world.h("utc"), json=body))
+    assert unchanged()
 
 
 # --- query strings -------------------------------------------------------------------------------------------
 
+@pytest.mark.parametrize("query", [
+    "/products?limit=1&limit=2", "/products?sort=name&sort=price_asc", "/products?q=a&q=b",
+    "/groups?page=1&page=2", "/event?page_size=5&page_size=6", "/group/members?page=1&page=1",
+    "/orders?status=pending&status=failed", "/accounts/me/transactions?limit=1&limit=1",
+    "/notifications?limit=1&limit=2", "/accounts?q=a&q=b", "/admin/orders?limit=1&limit=2",
+])
+def test_repeated_query_parameters_are_422(client, world, query):
+    """Before: 200 with the first value silently used (`?limit=1&limit=x` was 200 too)."""
+    body = refused(client.get(query, headers=world.h("utc", group_id=world.group_id)))
+    name = query.split("?")[1].split("=")[0]
+    assert body["errors"] == {name: ["Sent more than once."]}
+    assert client.get(query.split("&")[0], headers=world.h("utc", group_id=world.group_id)).status_code == 200
 
 
 def _cursor(payload) -> str:
@@ -300,3 +375,8 @@ def test_idempotency_keys_and_etags_that_are_garbage_are_4xx(app, client, world)
     assert table_counts(app) == before
 
 
+def test_refused_requests_never_show_internals(client, world):
+    response = _post(client, world, "/groups", b'{"name": "\\ud800", "description": "x"}')
+    text = response.get_data(as_text=True)
+    for leak in ("Traceback", "psycopg2", "sqlalchemy", "UnicodeEncodeError", "INSERT"):
+        assert leak not in text
