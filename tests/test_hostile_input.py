@@ -306,8 +306,27 @@ def _cursor(payload) -> str:
     return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
 
 
+@pytest.mark.parametrize("sort, value, status", [
+    ("newest", {"ts": "2020-01-01T00:00:00+23:59"}, 200),  # before: PostgreSQL refused the offset (a 500)
+    ("newest", {"ts": "0001-01-01T00:00:00+05:00"}, 422),  # before the year 1 AD: no datetime holds it in UTC
+    ("newest", {"ts": "9999-12-31T23:59:59-23:59"}, 422),
+    ("name", "\ud800", 422),  # before: UnicodeEncodeError (a 500)
+    ("name", "wax \udfff", 422),
+    ("price_asc", 2**63, 422), ("price_asc", 1.5, 422), ("price_asc", True, 422), ("name", 1, 422),
+    ("newest", {"ts": 5}, 422), ("newest", {"ts": "2020-01-01T00:00:00"}, 422),
+])
+def test_cursor_values_of_the_wrong_type_or_range_are_refused(client, world, sort, value, status):
+    make_product(client.application, world.ids["utc"])
+    response = client.get(f"/products?sort={sort}&cursor={_cursor([sort, value, 1])}", headers=world.h("utc"))
+    if status == 200:
+        data_of(response)
+    else:
+        assert refused(response)["errors"] == {"cursor": ["Not a cursor for this listing."]}
 
 
+@pytest.mark.parametrize("cursor", ["a b", "\u00e9t\u00e9", "Zm9v\n", "=" * 4, "a" * 301])
+def test_cursors_must_look_like_cursors(client, world, cursor):
+    refused(client.get("/products", query_string={"cursor": cursor}, headers=world.h("utc")))
 
 
 # --- text fields: patterns match the whole value ------------------------------------------------------------
