@@ -10,10 +10,12 @@ import json
 import re
 from functools import wraps
 from itertools import accumulate
+from urllib.parse import quote
 
 import flask_smorest
 import flask_smorest.pagination
 import marshmallow as ma
+from apispec import BasePlugin
 from flask import request
 from flask_smorest.utils import unpack_tuple_response
 from webargs.flaskparser import FlaskParser
@@ -184,8 +186,74 @@ PAGINATION_HEADER_DOC = {
 }
 
 
+def _operation(path: str, method: str) -> str:
+    """An ``operationRef`` (the spec has no operationIds): a JSON pointer to the operation, as a URI fragment."""
+    return "#/paths/" + quote(path.replace("~", "~0").replace("/", "~1"), safe="~") + "/" + method
+
+
+def _link(path: str, method: str, **fields) -> dict:
+    return {"operationRef": _operation(path, method), **fields}
+
+
+ID, GROUP_ID = "$response.body#/data/id", "$response.body#/data/group_id"  # inside the success envelope
+# OpenAPI links: what a response's values can be used for next (client generators, and schemathesis' stateful
+# phase in `make fuzz`, which follows them). flask-smorest's views cannot declare links, so they are listed here,
+# by (path, method, status) of the response that carries the value; a request body given here is merged into
+# the generated one. A link whose response is not documented fails at start-up (LinksPlugin).
+LINKS = {
+    ("/groups", "post", 200): {
+        "ListMembers": _link("/group/members", "get", parameters={"header.trm-group-id": GROUP_ID}),
+        "InviteMember": _link("/group/members", "post", parameters={"header.trm-group-id": GROUP_ID}),
+        "UpdateGroup": _link("/groups", "put", requestBody={"id": GROUP_ID}),
+        "CreateEvent": _link("/event", "post", parameters={"header.trm-group-id": GROUP_ID}),
+        "ListGroupEvents": _link("/event", "get", parameters={"header.trm-group-id": GROUP_ID}),
+    },
+    ("/event", "post", 200): {
+        "ListComments": _link("/event/comment", "get", parameters={"header.trm-event-id": ID}),
+        "PostComment": _link("/event/comment", "post", requestBody={"event_id": ID}),
+        "UpdateEvent": _link("/event", "put", requestBody={"id": ID}),
+        "NotifyMembers": _link("/event/notify", "post", requestBody={"event_id": ID}),
+    },
+    ("/event/comment", "post", 200): {
+        "UpdateComment": _link("/event/comment", "put",
+                               requestBody={"id": "$response.body#/data/events_comments_id/0"}),
+    },
+    ("/products", "post", 201): {
+        "GetProduct": _link("/products/{product_id}", "get", parameters={"path.product_id": ID}),
+        "UpdateProduct": _link("/products/{product_id}", "patch", parameters={
+            "path.product_id": ID, "header.If-Match": "$response.header.ETag"}),
+        "RestockProduct": _link("/products/{product_id}/restock", "post", parameters={"path.product_id": ID}),
+        "DeleteProduct": _link("/products/{product_id}", "delete", parameters={"path.product_id": ID}),
+        "OrderProduct": _link("/orders", "post", requestBody={"lines": [{"product_id": ID, "quantity": 1}]}),
+    },
+    ("/orders", "post", 202): {
+        "GetOrder": _link("/orders/{order_id}", "get", parameters={"path.order_id": ID}),
+        "CancelOrder": _link("/orders/{order_id}/cancel", "post", parameters={"path.order_id": ID}),
+    },
+}
+
+
+class LinksPlugin(BasePlugin):
+    """Puts ``LINKS`` on the documented responses as the spec is built."""
+
+    def __init__(self, links: dict):
+        super().__init__()
+        self.links = links
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        for (link_path, method, status), links in self.links.items():
+            if link_path == path and method in operations:
+                responses = operations[method]["responses"]
+                responses[status if status in responses else str(status)]["links"] = links
+
+
 class Api(flask_smorest.Api):
     ERROR_SCHEMA = ErrorEnvelopeSchema
+
+    def __init__(self, app=None, *, spec_kwargs=None, **kwargs):
+        spec_kwargs = dict(spec_kwargs or {})
+        spec_kwargs["extra_plugins"] = [*spec_kwargs.get("extra_plugins", ()), LinksPlugin(LINKS)]
+        super().__init__(app, spec_kwargs=spec_kwargs, **kwargs)
 
     def _register_error_handlers(self):
         errors.register_error_handlers(self._app)
