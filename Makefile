@@ -34,9 +34,10 @@ test: $(STAMP)
 	$(BIN)/ruff check torium_api tests bench
 	$(DEV) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## A longer schemathesis run than the one in `make test` (FUZZ_EXAMPLES per operation).
+## A longer schemathesis run than the one in `make test` (FUZZ_EXAMPLES per operation), then the stateful phase:
+## FUZZ_EXAMPLES scenarios that follow the spec's links (POST /groups -> POST /event -> POST /event/comment...).
 fuzz: $(STAMP)
-	$(DEV) FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),200) $(BIN)/python -m pytest tests/test_fuzz.py -q
+	$(DEV) FUZZ_STATEFUL=1 FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),200) $(BIN)/python -m pytest tests/test_fuzz.py -q
 
 ## Many threads for SOAK_SECONDS (default 20) against the app, relay and workers; then all invariants.
 soak: $(STAMP)

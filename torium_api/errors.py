@@ -27,6 +27,13 @@ class DomainError(Exception):
         self.headers = headers or {}
 
 
+class BadRequest(DomainError):
+    """A body no parser should walk (the shape of webargs' "Invalid JSON body" 400)."""
+
+    status_code = 400
+    message = "Bad Request"
+
+
 class NotFound(DomainError):
     status_code = 404
     message = "Not found"

@@ -1,6 +1,12 @@
 """Schema building blocks shared by every domain's schemas."""
 
+import re
+
 import marshmallow as ma
+
+MAX_ID = 2**31 - 1  # ids are PostgreSQL integers
+_ASCII_INTEGER = re.compile(r"-?[0-9]{1,20}")  # str.isdigit() and int() also take "²", "١٢" and "１２"
+ASCII_SPACE = " \t\n\r\f\v"  # str.strip() would also take U+00A0, U+2003, U+3000...
 
 
 class StrictSchema(ma.Schema):
@@ -15,17 +21,30 @@ class FlexibleInteger(ma.fields.Integer):
 
     def __init__(self, **kwargs):
         kwargs.setdefault("strict", True)
-        kwargs.setdefault("validate", ma.validate.Range(min=1, max=2**31 - 1))
+        kwargs.setdefault("validate", ma.validate.Range(min=1, max=MAX_ID))
         super().__init__(**kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool | float):
             raise self.make_error("invalid")
         if isinstance(value, str):
-            if not value.strip().lstrip("-").isdigit():
+            text = value.strip(ASCII_SPACE)
+            if not _ASCII_INTEGER.fullmatch(text):  # ASCII digits only, and few enough for int() to be cheap
                 raise self.make_error("invalid")
-            value = int(value.strip())
+            value = int(text)
         return super()._deserialize(value, attr, data, **kwargs)
+
+
+class FullMatch(ma.validate.Regexp):
+    r"""``Regexp`` where the whole value must match: Python's ``$`` also matches before a final newline, so
+    ``Regexp(r"^[A-Z]{2}$")`` lets ``"PL\n"`` through (and a 50-character pattern a 51-character value into a
+    ``varchar(50)``). Write patterns with ``[0-9]``, not ``\d`` (which takes any Unicode digit in Python): the
+    spec shows the same pattern to clients, whose regex engines read it as ASCII."""
+
+    def __call__(self, value):
+        if not isinstance(value, str) or self.regex.fullmatch(value) is None:
+            raise ma.ValidationError(self._format_error(value))
+        return value
 
 
 class RenderedList(ma.fields.List):

@@ -11,8 +11,9 @@
 import base64
 import binascii
 import json
+import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import marshmallow as ma
 from sqlalchemy import Select, bindparam, func, select, tuple_
@@ -20,9 +21,10 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from torium_api.errors import Invalid
 from torium_api.extensions import db
+from torium_api.fields import MAX_ID, FullMatch
 
-MAX_ID = 2**31 - 1  # ids are PostgreSQL integers
 MAX_BIGINT = 2**63 - 1
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # PostgreSQL text holds neither NUL nor lone surrogates
 
 
 # --- offset pages (the contract's lists) --------------------------------------------------------
@@ -61,8 +63,8 @@ class CursorPage:
 
 def cursor_field() -> ma.fields.String:
     """The `cursor` query argument of keyset-paginated lists."""
-    return ma.fields.String(validate=ma.validate.Length(min=1, max=300), metadata={
-        "pattern": "^[A-Za-z0-9_-]+$", "description": "Opaque: a next_cursor this listing returned"})
+    return ma.fields.String(validate=[ma.validate.Length(min=1, max=300), FullMatch(r"^[A-Za-z0-9_-]+$")],
+                            metadata={"description": "Opaque: a next_cursor this listing returned"})
 
 
 def limit_field(default: int = 20, maximum: int = 100) -> ma.fields.Integer:
@@ -98,12 +100,21 @@ def decode(cursor: str, listing: str, value_type: type | None = None) -> tuple:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         cursor_listing, value, row_id = json.loads(raw)
         if isinstance(value, dict) and value_type is datetime:
-            value = datetime.fromisoformat(value["ts"])
-    except (ValueError, TypeError, KeyError, binascii.Error, RecursionError):
+            value = _instant(value["ts"])
+    except (ValueError, TypeError, KeyError, OverflowError, binascii.Error, RecursionError):
         raise _invalid() from None
     if cursor_listing != listing or not _is_id(row_id) or not _fits(value, value_type):
         raise _invalid()
     return value, row_id
+
+
+def _instant(text: str) -> datetime:
+    """An aware timestamp as the same instant in UTC: PostgreSQL refuses offsets beyond ±15:59, which
+    ``fromisoformat`` reads (up to ±23:59); an instant outside datetime's range in UTC raises OverflowError."""
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError("naive timestamp")
+    return moment.astimezone(UTC)
 
 
 def _is_id(value) -> bool:
@@ -117,7 +128,7 @@ def _fits(value, value_type: type | None) -> bool:
         return isinstance(value, datetime) and value.tzinfo is not None
     if value_type is int:
         return type(value) is int and -MAX_BIGINT <= value <= MAX_BIGINT
-    return type(value) is value_type and (not isinstance(value, str) or "\x00" not in value)
+    return type(value) is value_type and (not isinstance(value, str) or not _UNSTORABLE.search(value))
 
 
 def keyset_page(query: Select, listing: str, cursor: str | None, limit: int, *, id_column: ColumnElement,

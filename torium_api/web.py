@@ -6,11 +6,16 @@ and wraps it as ``{"status": {"code": <HTTP status>, "message": "Success"}, "dat
 Errors get the matching envelope from ``errors.py``.
 """
 
+import json
+import re
 from functools import wraps
+from itertools import accumulate
+from urllib.parse import quote
 
 import flask_smorest
 import flask_smorest.pagination
 import marshmallow as ma
+from apispec import BasePlugin
 from flask import request
 from flask_smorest.utils import unpack_tuple_response
 from webargs.flaskparser import FlaskParser
@@ -103,13 +108,34 @@ def cursor_page_schema(item_schema: type[ma.Schema], name: str | None = None,
 class _Parser(FlaskParser):
     """Query strings obey their schema's `unknown` (RAISE unless a schema says otherwise), like bodies do;
     webargs' default silently drops unknown query parameters. Headers still ignore the ones a view does not
-    declare (clients and proxies add many)."""
+    declare (clients and proxies add many).
+
+    A query parameter sent twice (``?limit=1&limit=2``) is a 422 unless its field takes a list: webargs would
+    silently use the first. A body ``json.loads`` cannot read for reasons webargs does not catch (an integer
+    of more than 4,300 digits: ValueError; nesting past the recursion limit: RecursionError) is the same 400
+    as any other invalid JSON."""
 
     DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": None, "querystring": None}
+
+    def load_querystring(self, req, schema):
+        proxy = super().load_querystring(req, schema)
+        repeated = sorted(name for name, values in req.args.lists()
+                          if len(values) > 1 and name not in proxy.multiple_keys)
+        if repeated:
+            raise errors.Invalid("Query parameters may be sent once",
+                                 errors={name or "(empty)": ["Sent more than once."] for name in repeated})
+        return proxy
+
+    def load_json(self, req, schema):
+        try:
+            return super().load_json(req, schema)
+        except (ValueError, RecursionError) as exc:
+            return self._handle_invalid_json_error(exc, req)
 
 
 class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = _Parser()
+    PAGINATION_ARGUMENTS_PARSER = _Parser()  # `page` and `page_size` may be sent once too
 
     def response(self, status_code, schema=None, **kwargs):
         outer = super().response(status_code, envelope_schema(schema), **kwargs)
@@ -160,8 +186,74 @@ PAGINATION_HEADER_DOC = {
 }
 
 
+def _operation(path: str, method: str) -> str:
+    """An ``operationRef`` (the spec has no operationIds): a JSON pointer to the operation, as a URI fragment."""
+    return "#/paths/" + quote(path.replace("~", "~0").replace("/", "~1"), safe="~") + "/" + method
+
+
+def _link(path: str, method: str, **fields) -> dict:
+    return {"operationRef": _operation(path, method), **fields}
+
+
+ID, GROUP_ID = "$response.body#/data/id", "$response.body#/data/group_id"  # inside the success envelope
+# OpenAPI links: what a response's values can be used for next (client generators, and schemathesis' stateful
+# phase in `make fuzz`, which follows them). flask-smorest's views cannot declare links, so they are listed here,
+# by (path, method, status) of the response that carries the value; a request body given here is merged into
+# the generated one. A link whose response is not documented fails at start-up (LinksPlugin).
+LINKS = {
+    ("/groups", "post", 200): {
+        "ListMembers": _link("/group/members", "get", parameters={"header.trm-group-id": GROUP_ID}),
+        "InviteMember": _link("/group/members", "post", parameters={"header.trm-group-id": GROUP_ID}),
+        "UpdateGroup": _link("/groups", "put", requestBody={"id": GROUP_ID}),
+        "CreateEvent": _link("/event", "post", parameters={"header.trm-group-id": GROUP_ID}),
+        "ListGroupEvents": _link("/event", "get", parameters={"header.trm-group-id": GROUP_ID}),
+    },
+    ("/event", "post", 200): {
+        "ListComments": _link("/event/comment", "get", parameters={"header.trm-event-id": ID}),
+        "PostComment": _link("/event/comment", "post", requestBody={"event_id": ID}),
+        "UpdateEvent": _link("/event", "put", requestBody={"id": ID}),
+        "NotifyMembers": _link("/event/notify", "post", requestBody={"event_id": ID}),
+    },
+    ("/event/comment", "post", 200): {
+        "UpdateComment": _link("/event/comment", "put",
+                               requestBody={"id": "$response.body#/data/events_comments_id/0"}),
+    },
+    ("/products", "post", 201): {
+        "GetProduct": _link("/products/{product_id}", "get", parameters={"path.product_id": ID}),
+        "UpdateProduct": _link("/products/{product_id}", "patch", parameters={
+            "path.product_id": ID, "header.If-Match": "$response.header.ETag"}),
+        "RestockProduct": _link("/products/{product_id}/restock", "post", parameters={"path.product_id": ID}),
+        "DeleteProduct": _link("/products/{product_id}", "delete", parameters={"path.product_id": ID}),
+        "OrderProduct": _link("/orders", "post", requestBody={"lines": [{"product_id": ID, "quantity": 1}]}),
+    },
+    ("/orders", "post", 202): {
+        "GetOrder": _link("/orders/{order_id}", "get", parameters={"path.order_id": ID}),
+        "CancelOrder": _link("/orders/{order_id}/cancel", "post", parameters={"path.order_id": ID}),
+    },
+}
+
+
+class LinksPlugin(BasePlugin):
+    """Puts ``LINKS`` on the documented responses as the spec is built."""
+
+    def __init__(self, links: dict):
+        super().__init__()
+        self.links = links
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        for (link_path, method, status), links in self.links.items():
+            if link_path == path and method in operations:
+                responses = operations[method]["responses"]
+                responses[status if status in responses else str(status)]["links"] = links
+
+
 class Api(flask_smorest.Api):
     ERROR_SCHEMA = ErrorEnvelopeSchema
+
+    def __init__(self, app=None, *, spec_kwargs=None, **kwargs):
+        spec_kwargs = dict(spec_kwargs or {})
+        spec_kwargs["extra_plugins"] = [*spec_kwargs.get("extra_plugins", ()), LinksPlugin(LINKS)]
+        super().__init__(app, spec_kwargs=spec_kwargs, **kwargs)
 
     def _register_error_handlers(self):
         errors.register_error_handlers(self._app)
@@ -170,8 +262,45 @@ class Api(flask_smorest.Api):
         return errors.handle_http_exception(error)
 
 
+MAX_JSON_DEPTH = 32  # the API's deepest body (an order: lines, a line) has 3 levels
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_A_BRACKET = bytes(set(range(256)) - set(b"[]{}"))
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
 def reject_nul_characters():
-    """PostgreSQL cannot store U+0000 in text or JSONB: refuse it up front as a 422, never a 500."""
-    body = request.get_data(cache=True) if request.content_length else b""
+    """Before anything reads a body (auth, ``Idempotency-Key``, webargs), refuse what PostgreSQL cannot store or
+    no parser should walk, as a 4xx and never a 500:
+
+    - U+0000, in text or JSONB, and in the query string: 422;
+    - lone surrogates (``"\\ud800"`` is valid JSON, but not UTF-8 text PostgreSQL can store): 422;
+    - JSON nested deeper than ``MAX_JSON_DEPTH``: 400 (past about 1,000 levels ``json.loads`` raises
+      RecursionError, which Flask's ``get_json`` does not catch).
+    """
+    body = request.get_data(cache=True)  # also a chunked body (no Content-Length); MAX_CONTENT_LENGTH bounds it
     if b"\x00" in body or b"\\u0000" in body or any("\x00" in v for v in request.args.values()):
         raise errors.Invalid("Text may not contain NUL characters", errors={"body": ["NUL character (U+0000)."]})
+    if _json_depth(body) > MAX_JSON_DEPTH:
+        raise errors.BadRequest(errors={"json": [f"Nested deeper than {MAX_JSON_DEPTH} levels."]})
+    if _SURROGATE_ESCAPE.search(body) and _has_lone_surrogate(body):
+        raise errors.Invalid("Text must be valid Unicode",
+                             errors={"body": ["Lone surrogate (\\ud800-\\udfff without its pair)."]})
+
+
+def _json_depth(body: bytes) -> int:
+    """How deep the brackets of a JSON text nest, outside its strings (cheap: most bodies have few brackets)."""
+    if body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH:
+        return 0
+    brackets = _JSON_STRING.sub(b"", body).translate(None, _NOT_A_BRACKET)
+    return max(accumulate(1 if b in b"[{" else -1 for b in brackets), default=0)
+
+
+def _has_lone_surrogate(body: bytes) -> bool:
+    """A pair decodes to one character; a lone half stays a surrogate, which UTF-8 cannot encode."""
+    try:
+        json.dumps(json.loads(body), ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return True
+    except (ValueError, RecursionError):
+        return False  # not JSON: the parser answers 400 when a view reads it
+    return False

@@ -9,17 +9,31 @@ from torium_api.events.schedule import Period, Reminder
 from torium_api.fields import FlexibleInteger, StrictBoolean, StrictSchema
 
 _TIMESTAMP = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?\s*(Z|[+-]\d{2}:?\d{2})?$")
-MAX_BUDGET = Decimal("1000000000")
+    r"^([0-9]{4})-([0-9]{2})-([0-9]{2})[ T]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.([0-9]{1,6}))?)?"
+    r"\s*(Z|[+-][0-9]{2}:?[0-9]{2})?$")
+MAX_BUDGET = Decimal("1000000000")  # numeric(12, 2) holds up to 9999999999.99
+# Event times are read and shown in every member's zone (UTC-12 to UTC+14) and reminders count months back from
+# them: a range far from datetime's ends (years 1-9999) keeps every conversion representable, and holds any
+# event a group plans. Checked on the wall-clock value, so it does not depend on the zone it is read in.
+MIN_YEAR, MAX_YEAR = 1970, 2999
+MAX_OFFSET_MINUTES = 18 * 60  # ISO 8601 / RFC 3339 in practice (java.time's ZoneOffset bound); real zones: -12 to +14
+# What the spec shows: the same format with the ranges spelled out (tests/test_properties.py checks the two agree).
+SPEC_PATTERN = (r"^(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[ T]([01][0-9]|2[0-4]):[0-5][0-9]"
+                r"(:[0-5][0-9](\.[0-9]{1,6})?)?\s*(Z|[+-](0[0-9]|1[0-7]):?[0-5][0-9]|[+-]18:?00)?$")
 
 
 class AppTimestamp(ma.fields.Field):
     """What the app sends: "2023-02-01 18:30:00.00" (Dart intl `kk`: hour 24 = midnight of that date),
     "2023-02-01 18:30:00.000" (DateTime.toString) or ISO 8601 with an offset. Naive values are read
-    in the caller's time zone by the service."""
+    in the caller's time zone by the service; values with an offset are returned as the same instant in UTC
+    (PostgreSQL refuses offsets beyond ±15:59). Years 1970-2999, offsets up to ±18:00."""
+
+    def __init__(self, **kwargs):
+        metadata = {"type": "string", "pattern": SPEC_PATTERN, **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        match = _TIMESTAMP.match(value.strip()) if isinstance(value, str) else None
+        match = _TIMESTAMP.fullmatch(value.strip()) if isinstance(value, str) else None
         if match is None:
             raise ma.ValidationError("Not a timestamp like 2023-02-01 18:30:00.")
         year, month, day, hour, minute, second, fraction, offset = match.groups()
@@ -29,8 +43,10 @@ class AppTimestamp(ma.fields.Field):
                               int((fraction or "0").ljust(6, "0")))
         except ValueError:
             raise ma.ValidationError("Not a valid date or time.") from None
+        if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+            raise ma.ValidationError(f"Must be in the years {MIN_YEAR} to {MAX_YEAR}.")
         if offset:
-            parsed = parsed.replace(tzinfo=_offset(offset))
+            parsed = parsed.replace(tzinfo=_offset(offset)).astimezone(UTC)
         return parsed
 
     def _serialize(self, value, attr, obj, **kwargs):
@@ -42,7 +58,14 @@ def _offset(text: str) -> timezone:
         return UTC
     sign = 1 if text[0] == "+" else -1
     digits = text[1:].replace(":", "")
-    return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+    hours, minutes = int(digits[:2]), int(digits[2:])
+    if minutes >= 60 or hours * 60 + minutes > MAX_OFFSET_MINUTES:
+        raise ma.ValidationError("The UTC offset must be between -18:00 and +18:00.")
+    return timezone(sign * timedelta(hours=hours, minutes=minutes))
+
+
+# A decimal number in ASCII: Decimal() also reads "1_000", "NaN", "١٢" and "１２".
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?")
 
 
 class Budget(ma.fields.Field):
@@ -53,8 +76,10 @@ class Budget(ma.fields.Field):
             return None
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise ma.ValidationError("Must be a number.")
+        if isinstance(value, str) and not _DECIMAL.fullmatch(value.strip()):
+            raise ma.ValidationError("Must be a number.")
         try:
-            amount = Decimal(str(value).strip())
+            amount = Decimal(value) if isinstance(value, int) else Decimal(str(value).strip())
         except InvalidOperation:
             raise ma.ValidationError("Must be a number.") from None
         if not amount.is_finite() or amount.as_tuple().exponent < -2:
@@ -73,7 +98,10 @@ class PeriodField(ma.fields.Field):
 class EventCreateSchema(StrictSchema):
     name = ma.fields.String(required=True, validate=validate.Length(min=1, max=500))
     description = ma.fields.String(required=True, validate=validate.Length(max=500))
-    event_timestamp = AppTimestamp(required=True, metadata={"type": "string", "example": "2023-02-01 18:30:00.00"})
+    event_timestamp = AppTimestamp(required=True, metadata={
+        "example": "2023-02-01 18:30:00.00",
+        "description": f"Years {MIN_YEAR}-{MAX_YEAR}; without an offset, the caller's local time; "
+                       "offsets -18:00 to +18:00"})
     is_budget = StrictBoolean(required=True)
     budget = Budget(allow_none=True, metadata={"type": "string", "description": "number or numeric text"})
     reminder = ma.fields.Enum(Reminder, by_value=True, required=True)

@@ -1,13 +1,13 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from torium_api.fields import StrictSchema
+from torium_api.fields import MAX_ID, FullMatch, StrictSchema
 from torium_api.orders.models import MAX_LINES, MAX_QUANTITY, OrderStatus
 from torium_api.paging import cursor_field, limit_field
 
 
 class LineCreateSchema(StrictSchema):
-    product_id = ma.fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=2**31 - 1))
+    product_id = ma.fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=MAX_ID))
     quantity = ma.fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=MAX_QUANTITY))
 
 
@@ -16,8 +16,8 @@ class AddressSchema(StrictSchema):
     line1 = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
     line2 = ma.fields.String(validate=validate.Length(max=200))
     city = ma.fields.String(required=True, validate=validate.Length(min=1, max=100))
-    postal_code = ma.fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9 -]{2,12}$"))
-    country = ma.fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{2}$", error="ISO 3166 code, e.g. PL"))
+    postal_code = ma.fields.String(required=True, validate=FullMatch(r"^[A-Za-z0-9 -]{2,12}$"))
+    country = ma.fields.String(required=True, validate=FullMatch(r"^[A-Z]{2}$", error="ISO 3166 code, e.g. PL"))
 
 
 class OrderCreateSchema(StrictSchema):
@@ -61,4 +61,4 @@ class OrderQueryArgsSchema(ma.Schema):
 
 
 class AdminOrderQueryArgsSchema(OrderQueryArgsSchema):
-    user_id = ma.fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    user_id = ma.fields.Integer(validate=validate.Range(min=1, max=MAX_ID))

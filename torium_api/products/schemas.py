@@ -1,11 +1,11 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from torium_api.fields import StrictBoolean, StrictSchema
+from torium_api.fields import FullMatch, StrictBoolean, StrictSchema
 from torium_api.paging import cursor_field, limit_field
 from torium_api.products.models import MAX_PRICE_CENTS, MAX_STOCK
 
-CATEGORY = validate.Regexp(r"^[a-z0-9][a-z0-9 -]{0,49}$", error="Lower-case letters, digits, spaces or dashes.")
+CATEGORY = FullMatch(r"^[a-z0-9][a-z0-9 -]{0,49}$", error="Lower-case letters, digits, spaces or dashes.")
 SORTS = ("newest", "price_asc", "price_desc", "name")
 HTTPS_URL = {"format": "uri", "pattern": "^https://[A-Za-z0-9.-]+\\.[A-Za-z]{2,}(/[A-Za-z0-9._~/-]*)?$"}
 

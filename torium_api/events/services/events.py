@@ -11,6 +11,7 @@ from torium_api.database import locked
 from torium_api.errors import Invalid, NotFound
 from torium_api.events.models import Event, EventMember
 from torium_api.events.services import reminders
+from torium_api.events.times import local_text
 from torium_api.extensions import db
 from torium_api.groups import services as groups
 from torium_api.groups.models import Group, GroupMember, Role
@@ -159,7 +160,7 @@ def list_events(actor: Actor, group_id: int | None, page: int, page_size: int | 
     zone = user_services.zone_of(actor.user)
     return [{
         "id": event_id, "name": name, "description": description, "group_id": in_group, "group_name": group_name,
-        "event_timestamp": starts_at.astimezone(zone).strftime(LOCAL_FORMAT), "is_budget": is_budget,
+        "event_timestamp": local_text(starts_at, zone, LOCAL_FORMAT), "is_budget": is_budget,
         "budget": float(budget) if budget is not None else None, "reminder": reminder.value,
         "schedule_period": period.legacy, "users": members.get(event_id, []), "status": role.value,
     } for event_id, name, description, in_group, group_name, starts_at, is_budget, budget, reminder, period, role
