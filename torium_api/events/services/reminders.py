@@ -18,6 +18,7 @@ from torium_api.database import locked
 from torium_api.errors import NotFound, TooManyRequests
 from torium_api.events.models import Event, EventMember, EventReminder, ReminderKind
 from torium_api.events.schedule import next_trigger
+from torium_api.events.times import local_moment
 from torium_api.extensions import db
 from torium_api.groups import services as groups
 from torium_api.groups.models import Role
@@ -98,7 +99,7 @@ def fan_out(reminder_id: int) -> int:
 
 def _text(event: Event, user: User, member_count: int) -> str:
     zone = users.zone_of(user)
-    local = event.starts_at.astimezone(zone)
+    local = local_moment(event.starts_at, zone)  # a stored far-future instant must not break the message
     lines = ["Torium reminder!", f"Event name: {event.name}"]
     if event.description:
         lines.append(f"Description: {event.description}")
