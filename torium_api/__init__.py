@@ -4,6 +4,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from torium_api.config import load_config, validate
+from torium_api.json_provider import OrjsonProvider
 
 # Response headers a browser client may read (CORS hides all but a few by default).
 EXPOSED_HEADERS = ["ETag", "Location", "X-Request-ID", "Retry-After", "X-Pagination", "Idempotent-Replayed"]
@@ -15,7 +16,7 @@ def create_app(config: dict | None = None) -> Flask:
     ``config`` overrides what ``load_config()`` reads from the environment (tests use it).
     """
     app = Flask(__name__, static_folder=None)
-    app.json.sort_keys = False  # keep the envelope as written: status first
+    app.json = OrjsonProvider(app)  # keeps the envelope as written (status first), encodes fast
     app.config.from_mapping(load_config(instance_path=app.instance_path))
     app.config.from_mapping(config or {})
     validate(app.config)

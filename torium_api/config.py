@@ -109,7 +109,10 @@ def load_config(environ: Mapping[str, str] | None = None, instance_path: Path | 
         "DB_LOCK_TIMEOUT_MS": lock_timeout,
         "DB_IDLE_IN_TRANSACTION_TIMEOUT_MS": idle_timeout,
         "SQLALCHEMY_ENGINE_OPTIONS": {
-            "pool_pre_ping": True,
+            # No ping per checkout (a round trip on every request): a connection the server dropped fails its
+            # request once (503, Retry-After) and SQLAlchemy then discards the whole pool; pool_recycle below
+            # retires connections before idle timeouts drop them.
+            "pool_pre_ping": _bool(env.get("DB_POOL_PRE_PING")),
             "pool_recycle": int(env.get("DB_POOL_RECYCLE_SECONDS", "280")),
             # A connection per request thread (gunicorn.conf.py: 4 threads) plus a few for bursts and background
             # threads; README "Connection budget" multiplies it out against RDS max_connections.
