@@ -207,7 +207,8 @@ def _authenticate() -> None:
 
 
 def _check_legacy_identity_headers() -> None:
-    """The old app sent its own id in trm-user-id / trm-admin-id. Accept only the caller's."""
+    """The old app sent its own id in trm-user-id / trm-admin-id. Accept only the caller's; a missing, empty or
+    "null" one is ignored (the app sends '' until it has read custom:user_id from Cognito)."""
     view = current_app.view_functions.get(request.endpoint)
     target_methods = getattr(getattr(view, "view_class", view), "trm_user_id_target_methods", ())
     names = ("trm-admin-id",) if request.method in target_methods else ("trm-user-id", "trm-admin-id")
@@ -215,7 +216,7 @@ def _check_legacy_identity_headers() -> None:
     if request.method not in target_methods:
         claimed.append(("user_id", request.args.get("user_id")))  # the old GETs read ?user_id= too
     for name, value in claimed:
-        if value is not None and value.strip() != str(g.actor.id):
+        if value is not None and value.strip().lower() not in ("", "null") and value.strip() != str(g.actor.id):
             raise Forbidden(f"{name} does not match the authenticated user")
 
 

@@ -6,6 +6,7 @@ member's delivery is retried and de-duplicated on its own and one bad profile bl
 """
 
 import logging
+import math
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -71,14 +72,23 @@ def notify_now(actor: Actor, event_id: int) -> None:
     if membership is None:
         raise NotFound("Event not found")
     groups.require_role(membership, Role.ADMIN, action="notify all members")
-    throttle = current_app.config["NOTIFY_THROTTLE_SECONDS"]
-    recent = db.session.scalar(db.select(EventReminder.id).where(
+    throttle = timedelta(seconds=current_app.config["NOTIFY_THROTTLE_SECONDS"])
+    now = clock.now()
+    last = db.session.scalar(db.select(db.func.max(EventReminder.trigger_at)).where(
         EventReminder.event_id == event.id, EventReminder.kind == ReminderKind.MANUAL,
-        EventReminder.trigger_at > clock.now() - timedelta(seconds=throttle)).limit(1))
-    if recent is not None:
-        raise TooManyRequests(f"You can send 1 notification per {throttle // 3600} hours",
-                              headers={"Retry-After": str(throttle)})
-    _fire(event, clock.now(), ReminderKind.MANUAL)
+        EventReminder.trigger_at > now - throttle))
+    if last is not None:
+        wait = math.ceil((last + throttle - now).total_seconds())  # until the last one leaves the window
+        raise TooManyRequests(f"You can send 1 notification per {_span(throttle)}", headers={"Retry-After": str(wait)})
+    _fire(event, now, ReminderKind.MANUAL)
+
+
+def _span(period: timedelta) -> str:
+    hours, rest = divmod(int(period.total_seconds()), 3600)
+    if not rest:
+        return "hour" if hours == 1 else f"{hours} hours"
+    minutes = max(int(period.total_seconds()) // 60, 1)
+    return "minute" if minutes == 1 else f"{minutes} minutes"
 
 
 def fan_out(reminder_id: int) -> int:
