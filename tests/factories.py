@@ -164,17 +164,29 @@ def fund(app, user_id: int, amount_cents: int) -> None:
         wallet.move(user_id, amount_cents, EntryKind.DEPOSIT)
 
 
+def make_payout(app, user_id: int, amount_cents: int) -> int:
+    """A requested payout: the money leaves the wallet the way a withdrawal takes it (fund it first)."""
+    from torium_api.accounts import services as wallet
+    from torium_api.users.models import User
+
+    with app.app_context(), transaction():
+        return wallet.withdraw(Actor(db.session.get(User, user_id)), amount_cents)["payout"].id
+
+
 def make_order(app, user_id: int, product_id: int, quantity: int = 1, *, status: str = "pending") -> int:
-    """An order row in ``status`` for one line of a product (no saga step runs)."""
+    """An order row in ``status`` for one line of a product (no saga step runs, no money moves)."""
     from torium_api.orders.models import Order, OrderLine, OrderStatus
+    from torium_api.orders.services import platform_fee
     from torium_api.products.models import Product
 
     with app.app_context(), transaction():
         product = db.session.get(Product, product_id)
+        total = product.price_cents * quantity
         order = Order(user_id=user_id, status=OrderStatus(status), currency=product.currency, shipping_address=ADDRESS,
-                      total_cents=product.price_cents * quantity,
+                      total_cents=total,
                       lines=[OrderLine(product_id=product.id, product_name=product.name, quantity=quantity,
-                                       unit_price_cents=product.price_cents)])
+                                       unit_price_cents=product.price_cents, seller_id=product.seller_id,
+                                       fee_cents=platform_fee(total, app.config["PLATFORM_FEE_BPS"]))])
         db.session.add(order)
         db.session.flush()
         return order.id
