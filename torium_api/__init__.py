@@ -40,6 +40,7 @@ def create_app(config: dict | None = None) -> Flask:
     from torium_api.notifications import blp as notifications_blp
     from torium_api.orders import blp as orders_blp
     from torium_api.organizations import blp as organizations_blp
+    from torium_api.payments import blp as payments_blp
     from torium_api.products import blp as products_blp
     from torium_api.users import blp as users_blp
     from torium_api.users.views import effective_roles, load_user
@@ -57,7 +58,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.before_request(reject_nul_characters)
     auth.init_app(app, load_user=load_user, roles=effective_roles)
     blueprints = (health.blp, organizations_blp, users_blp, groups_blp, events_blp, products_blp, accounts_blp,
-                  orders_blp, notifications_blp)
+                  orders_blp, notifications_blp, payments_blp)
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
     cli.register(app)

@@ -22,7 +22,12 @@ from torium_api.errors import Forbidden, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
-PUBLIC_ENDPOINTS = frozenset({"health.Health", "api-docs.openapi_json", "api-docs.openapi_swagger_ui"})
+PUBLIC_ENDPOINTS = frozenset({
+    "health.Health", "api-docs.openapi_json", "api-docs.openapi_swagger_ui",
+    # The payment provider's webhook: no user and no token. It is authenticated by its HMAC signature instead
+    # (payments/signature.py, checked before anything else of the request is read).
+    "payments.PaymentWebhook",
+})
 _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
 
 
