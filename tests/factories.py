@@ -192,6 +192,26 @@ def make_order(app, user_id: int, product_id: int, quantity: int = 1, *, status:
         return order.id
 
 
+def make_settled_order(app, user_id: int, product_id: int, quantity: int = 1, *, status: str = "completed") -> int:
+    """An order placed and run through every saga step (the buyer charged, the seller and the fee paid from escrow),
+    then left in ``status`` (completed, received or not_received). Fund the buyer first."""
+    from torium_api.orders import services as orders
+    from torium_api.orders.models import OrderStatus
+    from torium_api.users.models import User
+
+    with app.app_context(), transaction():
+        order_id = orders.place_order(Actor(db.session.get(User, user_id)), [{"product_id": product_id,
+                                                                             "quantity": quantity}], ADDRESS).id
+    for step in (orders.reserve_stock, orders.charge, orders.ship):
+        with app.app_context(), transaction():
+            step(order_id)
+    with app.app_context(), transaction():
+        settled = orders.lock_order(order_id)
+        assert settled.settled_at is not None, settled.status
+        settled.status = OrderStatus(status)
+        return settled.id
+
+
 def make_delivery(app, user_id: int | None, *, topic: str | None = None, body: str = "b") -> int:
     """A row of the notification delivery log."""
     from torium_api.notifications.models import DeliveryStatus, NotificationDelivery
@@ -319,6 +339,24 @@ def shop_snapshot(app) -> tuple:
         accounts = db.session.execute(select(Account.user_id, Account.balance_cents).order_by(Account.id)).all()
         ledger = db.session.execute(select(LedgerEntry.id, LedgerEntry.amount_cents).order_by(LedgerEntry.id)).all()
         return products, accounts, ledger
+
+
+def money_snapshot(app) -> tuple:
+    """Every balance, ledger entry, payout, payment event and order status, and the users' standing and roles:
+    what a back-office, seller or privacy route can change (with ``table_counts`` for the rest)."""
+    from torium_api.accounts.models import Account, LedgerEntry, Payout
+    from torium_api.orders.models import Order
+    from torium_api.payments.models import PaymentEvent
+    from torium_api.users.models import RoleGrant, User
+
+    with app.app_context():
+        def rows(*columns):
+            return db.session.execute(select(*columns).order_by(*columns)).all()
+
+        return (rows(Account.id, Account.balance_cents), rows(LedgerEntry.id, LedgerEntry.amount_cents),
+                rows(Payout.id, Payout.status), rows(PaymentEvent.id), rows(Order.id, Order.status),
+                rows(User.id, User.email, User.username, User.timezone, User.disabled_at, User.deleted_at),
+                rows(RoleGrant.user_id, RoleGrant.role, RoleGrant.revoked_at), table_counts(app))
 
 
 def post_product(client, headers, **fields) -> dict:

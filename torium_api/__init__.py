@@ -34,6 +34,8 @@ def create_app(config: dict | None = None) -> Flask:
         workers,
     )
     from torium_api.accounts import blp as accounts_blp
+    from torium_api.admin import blp as admin_blp
+    from torium_api.admin import privacy_blp
     from torium_api.events import blp as events_blp
     from torium_api.extensions import cors, db, limiter, migrate
     from torium_api.groups import blp as groups_blp
@@ -58,7 +60,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.before_request(reject_nul_characters)
     auth.init_app(app, load_user=load_user, roles=effective_roles)
     blueprints = (health.blp, organizations_blp, users_blp, groups_blp, events_blp, products_blp, accounts_blp,
-                  orders_blp, notifications_blp, payments_blp)
+                  orders_blp, notifications_blp, payments_blp, privacy_blp, admin_blp)
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
     cli.register(app)
