@@ -55,10 +55,10 @@ def entries(actor: Actor, *, actor_id: int | None = None, target_type: str | Non
     if not actor.is_admin:
         raise Forbidden("Only admins can read the audit log")
     query = db.select(AuditEntry)
-    for wanted, condition in ((actor_id, AuditEntry.actor_id == actor_id),
-                              (target_type, AuditEntry.target_type == target_type),
-                              (target_id, AuditEntry.target_id == target_id), (action, AuditEntry.action == action),
-                              (since, AuditEntry.created_at >= since), (until, AuditEntry.created_at < until)):
+    for column, compare, wanted in ((AuditEntry.actor_id, "__eq__", actor_id),
+                                    (AuditEntry.target_type, "__eq__", target_type),
+                                    (AuditEntry.target_id, "__eq__", target_id), (AuditEntry.action, "__eq__", action),
+                                    (AuditEntry.created_at, "__ge__", since), (AuditEntry.created_at, "__lt__", until)):
         if wanted is not None:
-            query = query.where(condition)
+            query = query.where(getattr(column, compare)(wanted))
     return keyset_page(query, "audit", cursor, limit, id_column=AuditEntry.id)
