@@ -130,3 +130,13 @@ def test_a_sellers_totals_per_day_and_month_in_their_zone(app, client, shop, mon
     assert client.get("/sellers/me/sales/totals", headers=shop.buyer[1]).status_code == 403
     with app.app_context():
         assert db.session.scalar(select(Account.balance_cents).where(Account.kind == AccountKind.ESCROW)) == 0
+
+
+def test_a_retried_payout_decision_with_its_key_replays_instead_of_409(app, client, shop):
+    payout = data_of(client.post("/accounts/me/withdrawals", headers=shop.buyer[1], json={"amount_cents": 500}),
+                     201)["payout"]
+    headers = {**shop.admin[1], "Idempotency-Key": "payout-decision-1"}
+    first = client.patch(f"/admin/payouts/{payout['id']}", headers=headers, json={"status": "failed", **WHY})
+    again = client.patch(f"/admin/payouts/{payout['id']}", headers=headers, json={"status": "failed", **WHY})
+    assert first.status_code == again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
+    assert _balance(app, shop.buyer[0]) == 100_000  # returned once

@@ -204,9 +204,11 @@ class AllPayouts(MethodView):
 
 @blp.route("/admin/payouts/<int:payout_id>")
 class PayoutById(MethodView):
+    @idempotent
     @blp.arguments(PayoutDecisionSchema)
     @blp.response(200, PayoutSchema)
     @blp.alt_response(409, description="Already paid or failed")
+    @blp.doc(**IDEMPOTENCY_DOC)
     def patch(self, data, payout_id):
         """Record a requested payout as paid, or failed (its money goes back to the wallet)"""
         with transaction():
