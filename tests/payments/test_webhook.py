@@ -212,3 +212,12 @@ def test_production_needs_a_real_webhook_secret_and_no_deposits():
         with pytest.raises(ConfigError, match=message) as error:
             validate(load_config({**PRODUCTION, **change}))
         assert PRODUCTION["PAYMENT_WEBHOOK_SECRET"] not in str(error.value)
+
+
+def test_a_redelivery_after_the_user_left_is_still_just_acknowledged(app, client, tokens):
+    user_id, headers = tokens.user("paid-then-left@example.com")
+    assert _post(client, _event(user_id, event_id="evt_before")).status_code == 200
+    client.post("/accounts/me/withdrawals", headers=headers, json={"amount_cents": 5_000})
+    assert client.delete("/users/me", headers=headers).status_code == 200
+    again = _post(client, _event(user_id, event_id="evt_before"))
+    assert again.status_code == 200 and again.get_json()["data"]["duplicate"] is True  # the provider may stop

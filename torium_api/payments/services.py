@@ -21,21 +21,31 @@ SUCCEEDED = "payment.succeeded"
 
 def record_event(event: dict) -> dict:
     """Record the provider's event; credit the wallet when it is a successful payment. Events of other types are
-    acknowledged and kept, and change no balance."""
+    acknowledged and kept, and change no balance. An event seen before is acknowledged first, whatever happened
+    since (its user erased, say): the provider must stop sending it."""
+    earlier = _find(event["id"])
+    if earlier is not None:
+        return _duplicate(earlier)
     data, credits = event["data"], event["type"] == SUCCEEDED
-    if credits:
-        _check_payment(data)
     values = {"provider_event_id": event["id"], "type": event["type"], "credited": credits}
     if credits:
+        _check_payment(data)
         values.update(user_id=data["user_id"], amount_cents=data["amount_cents"], currency=data["currency"])
     row_id = db.session.scalar(insert(PaymentEvent).values(**values).on_conflict_do_nothing(
         index_elements=[PaymentEvent.provider_event_id]).returning(PaymentEvent.id))
-    if row_id is None:
-        earlier = db.session.scalar(db.select(PaymentEvent).where(PaymentEvent.provider_event_id == event["id"]))
-        return {"event_id": event["id"], "credited": earlier.credited, "duplicate": True}
+    if row_id is None:  # a copy delivered at the same moment committed first
+        return _duplicate(_find(event["id"]))
     if credits:
         accounts.move(data["user_id"], data["amount_cents"], EntryKind.DEPOSIT, reference=f"payment:{row_id}")
     return {"event_id": event["id"], "credited": credits, "duplicate": False}
+
+
+def _find(provider_event_id: str) -> PaymentEvent | None:
+    return db.session.scalar(db.select(PaymentEvent).where(PaymentEvent.provider_event_id == provider_event_id))
+
+
+def _duplicate(earlier: PaymentEvent) -> dict:
+    return {"event_id": earlier.provider_event_id, "credited": earlier.credited, "duplicate": True}
 
 
 def _check_payment(data: dict) -> None:
