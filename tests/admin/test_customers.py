@@ -49,6 +49,8 @@ def test_profile_fields_change_with_a_reason_and_others_are_refused(app, client,
         ("Buyer B.", "Asia/Tokyo", "EMAIL")
     before = table_counts(app)
     for body in ({"email": "x@example.com", **WHY}, {"timezone": "Mars/Olympus", **WHY}, {"username": "x"},
+                 {"organization_id": 99_999, **WHY}, {"reminder_preferences": "SMS", **WHY},
+                 {"organization_id": 1.5, **WHY},
                  WHY, {"username": "", **WHY}, {"reason": "", "username": "n"}, {"balance_cents": 1, **WHY}):
         assert client.patch(url, headers=shop.admin[1], json=body).status_code == 422, body
     assert table_counts(app) == before

@@ -12,11 +12,12 @@ from sqlalchemy.dialects.postgresql import insert
 from torium_api import clock, queues
 from torium_api.actor import Actor, AppRole
 from torium_api.database import locked
-from torium_api.errors import Conflict, Forbidden, NotFound
+from torium_api.errors import Conflict, Forbidden, Invalid, NotFound
 from torium_api.extensions import db
+from torium_api.organizations import services as organizations
 from torium_api.outbox import emit
 from torium_api.paging import CursorPage, keyset_page
-from torium_api.users.models import MobileVerification, RoleGrant, User
+from torium_api.users.models import MobileVerification, ReminderPreference, RoleGrant, User
 
 GRANTED_WHEN = ("in the user's next token: Cognito adds the group in the background, and the role reaches the API when "
               "the user signs in again or their app refreshes its token (at the latest when the current one expires)")
@@ -85,6 +86,12 @@ def update_profile(actor: Actor, user_id: int, **fields) -> User:
     """Admins: change profile fields (username, time zone, reminder channel, organization)."""
     _admin(actor, "change other users' profiles")
     user = _alive(lock_user(user_id))
+    organization_id = fields.get("organization_id")
+    if organization_id is not None and organizations.find_organization(organization_id) is None:
+        raise Invalid("Unknown organization", errors={"organization_id": ["Unknown organization."]})
+    if fields.get("reminder_preferences") is ReminderPreference.SMS and not user.mobile_number:
+        raise Invalid("SMS needs a verified mobile number",
+                      errors={"reminder_preferences": ["The user has no verified mobile number."]})
     for name, value in fields.items():
         setattr(user, name, value)
     return user
