@@ -67,8 +67,16 @@ class TokenFactory:
         return {"Authorization": f"Bearer {self.token(email, groups, **overrides)}"}
 
     def user(self, email: str, groups=(), **fields) -> tuple[int, dict]:
-        """A user row built directly, and headers with a token for them: (id, headers)."""
-        return make_user(self.app, email, **fields), self.headers(email, groups)
+        """A user row built directly (with the roles of ``groups`` on record, as for a user seen before), and
+        headers with a token for them: (id, headers)."""
+        user_id = make_user(self.app, email, **fields)
+        if groups:
+            from torium_api.actor import AppRole
+            from torium_api.users import back_office
+
+            with self.app.app_context(), transaction():
+                back_office.note_roles(user_id, [AppRole(g) for g in groups if g in {r.value for r in AppRole}])
+        return user_id, self.headers(email, groups)
 
     def signed_in_user(self, client, email: str, groups=()) -> tuple[int, dict]:
         """A user created the way a first request creates one (for tests of that path)."""
@@ -164,20 +172,52 @@ def fund(app, user_id: int, amount_cents: int) -> None:
         wallet.move(user_id, amount_cents, EntryKind.DEPOSIT)
 
 
+def make_payout(app, user_id: int, amount_cents: int) -> int:
+    """A requested payout: the money leaves the wallet the way a withdrawal takes it (fund it first)."""
+    from torium_api.accounts import services as wallet
+    from torium_api.users.models import User
+
+    with app.app_context(), transaction():
+        return wallet.withdraw(Actor(db.session.get(User, user_id)), amount_cents)["payout"].id
+
+
 def make_order(app, user_id: int, product_id: int, quantity: int = 1, *, status: str = "pending") -> int:
-    """An order row in ``status`` for one line of a product (no saga step runs)."""
+    """An order row in ``status`` for one line of a product (no saga step runs, no money moves)."""
     from torium_api.orders.models import Order, OrderLine, OrderStatus
+    from torium_api.orders.services import platform_fee
     from torium_api.products.models import Product
 
     with app.app_context(), transaction():
         product = db.session.get(Product, product_id)
+        total = product.price_cents * quantity
         order = Order(user_id=user_id, status=OrderStatus(status), currency=product.currency, shipping_address=ADDRESS,
-                      total_cents=product.price_cents * quantity,
+                      total_cents=total,
                       lines=[OrderLine(product_id=product.id, product_name=product.name, quantity=quantity,
-                                       unit_price_cents=product.price_cents)])
+                                       unit_price_cents=product.price_cents, seller_id=product.seller_id,
+                                       fee_cents=platform_fee(total, app.config["PLATFORM_FEE_BPS"]))])
         db.session.add(order)
         db.session.flush()
         return order.id
+
+
+def make_settled_order(app, user_id: int, product_id: int, quantity: int = 1, *, status: str = "completed") -> int:
+    """An order placed and run through every saga step (the buyer charged, the seller and the fee paid from escrow),
+    then left in ``status`` (completed, received or not_received). Fund the buyer first."""
+    from torium_api.orders import services as orders
+    from torium_api.orders.models import OrderStatus
+    from torium_api.users.models import User
+
+    with app.app_context(), transaction():
+        order_id = orders.place_order(Actor(db.session.get(User, user_id)), [{"product_id": product_id,
+                                                                             "quantity": quantity}], ADDRESS).id
+    for step in (orders.reserve_stock, orders.charge, orders.ship):
+        with app.app_context(), transaction():
+            step(order_id)
+    with app.app_context(), transaction():
+        settled = orders.lock_order(order_id)
+        assert settled.settled_at is not None, settled.status
+        settled.status = OrderStatus(status)
+        return settled.id
 
 
 def make_delivery(app, user_id: int | None, *, topic: str | None = None, body: str = "b") -> int:
@@ -307,6 +347,24 @@ def shop_snapshot(app) -> tuple:
         accounts = db.session.execute(select(Account.user_id, Account.balance_cents).order_by(Account.id)).all()
         ledger = db.session.execute(select(LedgerEntry.id, LedgerEntry.amount_cents).order_by(LedgerEntry.id)).all()
         return products, accounts, ledger
+
+
+def money_snapshot(app) -> tuple:
+    """Every balance, ledger entry, payout, payment event and order status, and the users' standing and roles:
+    what a back-office, seller or privacy route can change (with ``table_counts`` for the rest)."""
+    from torium_api.accounts.models import Account, LedgerEntry, Payout
+    from torium_api.orders.models import Order
+    from torium_api.payments.models import PaymentEvent
+    from torium_api.users.models import RoleGrant, User
+
+    with app.app_context():
+        def rows(*columns):
+            return db.session.execute(select(*columns).order_by(*columns)).all()
+
+        return (rows(Account.id, Account.balance_cents), rows(LedgerEntry.id, LedgerEntry.amount_cents),
+                rows(Payout.id, Payout.status), rows(PaymentEvent.id), rows(Order.id, Order.status),
+                rows(User.id, User.email, User.username, User.timezone, User.disabled_at, User.deleted_at),
+                rows(RoleGrant.user_id, RoleGrant.role, RoleGrant.revoked_at), table_counts(app))
 
 
 def post_product(client, headers, **fields) -> dict:

@@ -139,7 +139,7 @@ PRODUCTION = {
     "COGNITO_USER_POOL_ID": "eu-central-1_AbCdEf123", "COGNITO_APP_CLIENT_IDS": "3n4b5urk1ft4fl3mg5e62d9ado",
     "SES_SENDER": "no-reply@torium.example", "RATELIMIT_STORAGE_URI": "redis://cache.internal:6379/0",
     "SNS_PLATFORM_APPLICATION_ARN": "arn:aws:sns:eu-central-1:123456789012:app/GCM/torium-fcm",
-    "CORS_ORIGINS": "https://admin.torium.example",
+    "CORS_ORIGINS": "https://admin.torium.example", "PAYMENT_WEBHOOK_SECRET": "whsec_3f9c1e7a0b5d4c2e8f6a9b1d",
 }
 
 

@@ -104,7 +104,8 @@ def test_it_runs_the_real_app_with_the_production_properties(tmp_path, parity_ve
                   "COGNITO_USER_POOL_ID": "eu-central-1_AbCdEf123", "COGNITO_APP_CLIENT_IDS": "3n4b5urk1ft4fl3m",
                   "SES_SENDER": "no-reply@torium.example", "CORS_ORIGINS": "https://admin.torium.example",
                   "SNS_PLATFORM_APPLICATION_ARN": "arn:aws:sns:eu-central-1:123456789012:app/GCM/torium-fcm",
-                  "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:9/0", "AWS_REGION": "eu-central-1"}
+                  "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:9/0", "AWS_REGION": "eu-central-1",
+                  "PAYMENT_WEBHOOK_SECRET": "whsec_eb_flask_not_a_real_secret"}
     (tmp_path / "bundle").mkdir()
     bundle = copy_bundle(tmp_path / "bundle")
     result = _run(tmp_path, _get_config(tmp_path, properties), ["routes"], venv_glob=str(parity_venv),

@@ -45,6 +45,9 @@ BUSINESS_RULE_422 = {
     "GET /accounts": "a cursor must be one the listing issued",
     "GET /accounts/me/transactions": "a cursor must be one the listing issued",
     "GET /notifications": "a cursor must be one the listing issued",
+    "GET /accounts/me/payouts": "a cursor must be one the listing issued",
+    "GET /sellers/me/sales": "a cursor must be one the listing issued",
+    "GET /sellers/me/sales/totals": "since before until, and at most 366 days or 120 months at once",
 }
 
 # A deleted product is soft-deleted: its seller and admins still read (and restore) it, with "deleted": true.

@@ -330,7 +330,8 @@ def stacks(aws, network):
               "UploadOrigins": "https://admin.torium.example", "SesIdentity": "torium.example",
               "SolutionStackName": "64bit Amazon Linux 2023 v4.7.2 running Python 3.11",
               "CertificateArn": f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/0c5e4d1e-0000-4000-8000-000000000000",
-              "SesSender": "no-reply@torium.example", "CorsOrigins": "https://admin.torium.example"}
+              "SesSender": "no-reply@torium.example", "CorsOrigins": "https://admin.torium.example",
+              "PaymentWebhookSecret": "whsec_infra_test_0123456789abcdef"}
     deployed = {}
     for name in DEPLOY_ORDER:
         template = _template(name)

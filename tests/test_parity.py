@@ -110,6 +110,7 @@ def production_environment(venv: Path, home: Path, database_url: str, redis_url:
         "DATABASE_URL": database_url, "RATELIMIT_STORAGE_URI": redis_url,
         "COGNITO_USER_POOL_ID": "eu-central-1_AbCdEf123", "COGNITO_APP_CLIENT_IDS": "3n4b5urk1ft4fl3mg5e62d9ado",
         "SES_SENDER": "no-reply@torium.example", "CORS_ORIGINS": "https://admin.torium.example",
+        "PAYMENT_WEBHOOK_SECRET": "whsec_parity_not_a_real_secret_000",
         "SNS_PLATFORM_APPLICATION_ARN": "arn:aws:sns:eu-central-1:123456789012:app/GCM/torium-fcm",
         "AWS_REGION": "eu-central-1", "AWS_ACCESS_KEY_ID": "AKIAPARITYNOTREAL000", "AWS_SECRET_ACCESS_KEY": "x",
         "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,

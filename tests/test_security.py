@@ -28,12 +28,15 @@ from tests.factories import (
     make_event,
     make_group,
     make_order,
+    make_payout,
     make_product,
     make_user,
     table_counts,
 )
 from torium_api import clock
+from torium_api.config import DEV_WEBHOOK_SECRET
 from torium_api.extensions import db
+from torium_api.payments.signature import header_for
 
 PUBLIC, USER, ADMIN = "public", "user", "admin"
 OWN = "own data only (the token's user)"
@@ -73,11 +76,27 @@ ROUTES = {
         ("POST", "/orders/<int:order_id>/receipt"), ("GET", "/notifications")]},
     ("GET", "/accounts"): (ADMIN, "back office"),
     ("GET", "/admin/orders"): (ADMIN, "back office"),
+    # The payment provider: no token, an HMAC signature instead (tests/payments).
+    ("POST", "/payments/webhook"): (PUBLIC, "the payment provider's signed events"),
+    **{(m, r): (USER, OWN) for m, r in [
+        ("GET", "/accounts/me/payouts"), ("GET", "/sellers/me/sales"), ("GET", "/sellers/me/sales/totals"),
+        ("DELETE", "/users/me"), ("GET", "/users/export")]},
+    **{(m, r): (ADMIN, "back office") for m, r in [
+        ("GET", "/admin/users"), ("GET", "/admin/users/<int:user_id>"), ("PATCH", "/admin/users/<int:user_id>"),
+        ("DELETE", "/admin/users/<int:user_id>"), ("POST", "/admin/users/<int:user_id>/disable"),
+        ("POST", "/admin/users/<int:user_id>/enable"), ("PUT", "/admin/users/<int:user_id>/roles/<string:role>"),
+        ("DELETE", "/admin/users/<int:user_id>/roles/<string:role>"), ("GET", "/admin/users/<int:user_id>/ledger"),
+        ("POST", "/admin/users/<int:user_id>/adjustments"), ("POST", "/admin/orders/<int:order_id>/cancel"),
+        ("POST", "/admin/orders/<int:order_id>/refund"), ("POST", "/admin/orders/<int:order_id>/resolve"),
+        ("GET", "/admin/payouts"), ("PATCH", "/admin/payouts/<int:payout_id>"), ("GET", "/admin/platform"),
+        ("GET", "/admin/audit")]},
 }
 LISTS = {"/groups": "page_size", "/group/members": "page_size", "/event": "page_size", "/event/comment": "page_size",
          "/products": "limit",
          "/accounts/me/transactions": "limit", "/accounts": "limit", "/orders": "limit", "/admin/orders": "limit",
-         "/notifications": "limit"}
+         "/notifications": "limit", "/accounts/me/payouts": "limit", "/sellers/me/sales": "limit",
+         "/admin/users": "limit", "/admin/users/{user_id}/ledger": "limit", "/admin/payouts": "limit",
+         "/admin/audit": "limit"}
 
 
 def _rules(app):
@@ -123,6 +142,7 @@ def victim(app, tokens) -> Victim:
     unlisted = make_product(app, alice, name="Alice's secret", active=False)
     fund(app, alice, 50_000)
     order = make_order(app, alice, listed, status="completed")
+    payout = make_payout(app, alice, 1_000)
     delivery = make_delivery(app, alice, body="for alice only")
     with app.app_context():
         db.session.add(GroupInvitation(group_id=carols_group, user_id=alice, invited_by_id=carol,
@@ -132,17 +152,17 @@ def victim(app, tokens) -> Victim:
                                           expires_at=clock.now() + timedelta(minutes=10)))
         db.session.commit()
     return Victim(dict(alice=alice, group=group, carols_group=carols_group, event=event, comment=comment,
-                       listed=listed, unlisted=unlisted, order=order, delivery=delivery), bob, bob_id)
+                       listed=listed, unlisted=unlisted, order=order, delivery=delivery, payout=payout), bob, bob_id)
 
 
 def _alices_things(app, alice: int) -> tuple:
     """Everything of Alice's any route could read or change."""
-    from torium_api.accounts.models import Account, LedgerEntry
+    from torium_api.accounts.models import Account, LedgerEntry, Payout
     from torium_api.events.models import Event, EventComment, EventMember
     from torium_api.groups.models import Group, GroupInvitation, GroupMember
     from torium_api.orders.models import Order
     from torium_api.products.models import Product
-    from torium_api.users.models import MobileVerification, User
+    from torium_api.users.models import MobileVerification, RoleGrant, User
 
     def rows(*columns, where=True):
         return db.session.execute(select(*columns).where(where).order_by(*columns)).all()
@@ -152,7 +172,10 @@ def _alices_things(app, alice: int) -> tuple:
         events = select(Event.id).where(Event.group_id.in_(groups)).scalar_subquery()
         account = select(Account.id).where(Account.user_id == alice).scalar_subquery()
         return (rows(User.email, User.timezone, User.device_token, User.mobile_number, User.organization_id,
-                     User.reminder_preferences, where=User.id == alice),
+                     User.reminder_preferences, User.username, User.disabled_at, User.deleted_at,
+                     where=User.id == alice),
+                rows(RoleGrant.role, RoleGrant.revoked_at, where=RoleGrant.user_id == alice),
+                rows(Payout.id, Payout.status, where=Payout.user_id == alice),
                 rows(Group.id, Group.name, Group.description, where=Group.id.in_(groups)),
                 rows(GroupMember.group_id, GroupMember.user_id, GroupMember.role,
                      where=GroupMember.group_id.in_(groups)),
@@ -180,6 +203,33 @@ def _none_of(*keys):
 
 
 BOB_ONLY = {"name": "Mine", "description": ""}
+WHY = {"reason": "because I can"}
+# Every back-office route aimed at Alice's account, order or payout: Bob (a seller, not an admin) gets 403.
+_ADMIN_AIMED_AT_ALICE = {
+    ("GET", "/admin/users"): lambda v: ("/admin/users?q=alice", {}, None),
+    ("GET", "/admin/users/<int:user_id>"): lambda v: (f"/admin/users/{v.ids['alice']}", {}, None),
+    ("PATCH", "/admin/users/<int:user_id>"): lambda v: (f"/admin/users/{v.ids['alice']}", {},
+                                                        {"timezone": "Asia/Tokyo", **WHY}),
+    ("DELETE", "/admin/users/<int:user_id>"): lambda v: (f"/admin/users/{v.ids['alice']}", {}, WHY),
+    ("POST", "/admin/users/<int:user_id>/disable"): lambda v: (f"/admin/users/{v.ids['alice']}/disable", {}, WHY),
+    ("POST", "/admin/users/<int:user_id>/enable"): lambda v: (f"/admin/users/{v.ids['alice']}/enable", {}, WHY),
+    ("PUT", "/admin/users/<int:user_id>/roles/<string:role>"): lambda v: (
+        f"/admin/users/{v.bob_id}/roles/admin", {}, WHY),
+    ("DELETE", "/admin/users/<int:user_id>/roles/<string:role>"): lambda v: (
+        f"/admin/users/{v.ids['alice']}/roles/seller", {}, WHY),
+    ("GET", "/admin/users/<int:user_id>/ledger"): lambda v: (f"/admin/users/{v.ids['alice']}/ledger", {}, None),
+    ("POST", "/admin/users/<int:user_id>/adjustments"): lambda v: (
+        f"/admin/users/{v.ids['alice']}/adjustments", {}, {"amount_cents": -50_000, **WHY}),
+    ("POST", "/admin/orders/<int:order_id>/cancel"): lambda v: (f"/admin/orders/{v.ids['order']}/cancel", {}, WHY),
+    ("POST", "/admin/orders/<int:order_id>/refund"): lambda v: (f"/admin/orders/{v.ids['order']}/refund", {}, WHY),
+    ("POST", "/admin/orders/<int:order_id>/resolve"): lambda v: (
+        f"/admin/orders/{v.ids['order']}/resolve", {}, {"resolution": "refund", **WHY}),
+    ("GET", "/admin/payouts"): lambda v: (f"/admin/payouts?user_id={v.ids['alice']}", {}, None),
+    ("PATCH", "/admin/payouts/<int:payout_id>"): lambda v: (f"/admin/payouts/{v.ids['payout']}", {},
+                                                            {"status": "failed", **WHY}),
+    ("GET", "/admin/platform"): lambda v: ("/admin/platform", {}, None),
+    ("GET", "/admin/audit"): lambda v: (f"/admin/audit?target_type=user&target_id={v.ids['alice']}", {}, None),
+}
 # (method, rule): (request(v) -> (url, extra headers, json), expected status, check(v, data) -> bool)
 OTHERS_DATA = {
     ("GET", "/users"): (lambda v: ("/users", {}, None), 200, lambda v, d: d["user_id"] == v.bob_id),
@@ -259,6 +309,14 @@ OTHERS_DATA = {
     ("GET", "/notifications"): (lambda v: ("/notifications", {}, None), 200, lambda v, d: d["items"] == []),
     ("GET", "/accounts"): (lambda v: ("/accounts", {}, None), 403, None),
     ("GET", "/admin/orders"): (lambda v: (f"/admin/orders?user_id={v.ids['alice']}", {}, None), 403, None),
+    ("GET", "/accounts/me/payouts"): (lambda v: ("/accounts/me/payouts", {}, None), 200,
+                                      lambda v, d: d["items"] == []),
+    ("GET", "/sellers/me/sales"): (lambda v: ("/sellers/me/sales", {}, None), 200, lambda v, d: d["items"] == []),
+    ("GET", "/sellers/me/sales/totals"): (lambda v: ("/sellers/me/sales/totals", {}, None), 200, lambda v, d: d == []),
+    ("DELETE", "/users/me"): (lambda v: ("/users/me", {}, None), 200, lambda v, d: d["user_id"] == v.bob_id),
+    ("GET", "/users/export"): (lambda v: ("/users/export", {}, None), 200, lambda v, d: (
+        d["profile"]["user_id"] == v.bob_id and d["orders"] == d["groups"] == d["comments"] == d["ledger"] == [])),
+    **{key: (request, 403, None) for key, request in _ADMIN_AIMED_AT_ALICE.items()},
 }
 
 
@@ -355,6 +413,20 @@ VALID = {
     ("POST", "/accounts/me/deposits"): ({}, {"amount_cents": 1}),
     ("POST", "/accounts/me/withdrawals"): ({}, {"amount_cents": 1}),
     ("POST", "/orders"): ({}, {"lines": [{"product_id": 1, "quantity": 1}], "shipping_address": ADDRESS}),
+    ("PATCH", "/admin/users/<int:user_id>"): ({}, {"username": "renamed", **WHY}),
+    ("POST", "/admin/users/<int:user_id>/disable"): ({}, WHY),
+    ("POST", "/admin/users/<int:user_id>/enable"): ({}, WHY),
+    ("PUT", "/admin/users/<int:user_id>/roles/<string:role>"): ({}, WHY),
+    ("POST", "/admin/users/<int:user_id>/adjustments"): ({}, {"amount_cents": 5, **WHY}),
+    ("POST", "/admin/orders/<int:order_id>/cancel"): ({}, WHY),
+    ("POST", "/admin/orders/<int:order_id>/refund"): ({}, {**WHY, "cover_shortfall": False}),
+    ("POST", "/admin/orders/<int:order_id>/resolve"): ({}, {"resolution": "delivered", **WHY}),
+    ("PATCH", "/admin/payouts/<int:payout_id>"): ({}, {"status": "paid", **WHY}),
+    # Signed by the provider: the headers are made for the exact body sent (a callable of it).
+    ("POST", "/payments/webhook"): (lambda raw: {"Torium-Signature": header_for(DEV_WEBHOOK_SECRET, int(time.time()),
+                                                                                raw)},
+                                    {"id": "evt_1", "type": "payment.succeeded", "created": 1,
+                                     "data": {"user_id": 1, "amount_cents": 100, "currency": "PLN"}}),
 }
 
 
@@ -379,14 +451,18 @@ def test_mass_assignment_fields_are_refused_on_every_body(app, client, tokens, k
     and nothing is written (not even an outbox row)."""
     method, rule = key
     extra_headers, body = VALID[key]
-    headers = {**tokens.headers("mass@example.com", groups=["admin", "seller"]), **extra_headers}
+    headers = {**tokens.headers("mass@example.com", groups=["admin", "seller"]),
+               **({} if callable(extra_headers) else extra_headers)}
     accepted = set(_body_schema(app, method, rule).get("properties", {}))
     client.get("/users", headers=headers)  # the user exists before the counts are taken
     refused = [field for field in MASS_ASSIGNMENT if field not in accepted]
     assert refused, key
     for field in refused:
         before = table_counts(app)
-        response = client.open(_url(rule), method=method, headers=headers, json={**body, field: MASS_ASSIGNMENT[field]})
+        raw = json.dumps({**body, field: MASS_ASSIGNMENT[field]}).encode()
+        signed = extra_headers(raw) if callable(extra_headers) else {}
+        response = client.open(_url(rule), method=method, headers={**headers, **signed}, data=raw,
+                               content_type="application/json")
         assert response.status_code == 422, (key, field, response.get_json())
         assert response.get_json()["errors"] == {field: ["Unknown field."]}, (key, field, response.get_json())
         assert table_counts(app) == before, (key, field)
@@ -403,7 +479,8 @@ def test_oversized_bodies_are_refused_everywhere(app, client, tokens):
 @pytest.mark.parametrize("path", sorted(LISTS))
 def test_page_sizes_are_capped_on_every_list(client, tokens, path):
     headers = tokens.headers("pager@example.com", groups=["admin"])
-    response = client.get(f"{path}?{LISTS[path]}=100000", headers={**headers, "trm-group-id": "1", "trm-event-id": "1"})
+    url = re.sub(r"\{\w+\}", "1", path)
+    response = client.get(f"{url}?{LISTS[path]}=100000", headers={**headers, "trm-group-id": "1", "trm-event-id": "1"})
     assert response.status_code == 422
 
 

@@ -26,6 +26,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)
 
     from torium_api import (  # noqa: F401 (workers: handler models)
+        audit,  # noqa: F401 (its model)
         auth,
         cli,
         health,
@@ -34,15 +35,18 @@ def create_app(config: dict | None = None) -> Flask:
         workers,
     )
     from torium_api.accounts import blp as accounts_blp
+    from torium_api.admin import blp as admin_blp
+    from torium_api.admin import privacy_blp
     from torium_api.events import blp as events_blp
     from torium_api.extensions import cors, db, limiter, migrate
     from torium_api.groups import blp as groups_blp
     from torium_api.notifications import blp as notifications_blp
     from torium_api.orders import blp as orders_blp
     from torium_api.organizations import blp as organizations_blp
+    from torium_api.payments import blp as payments_blp
     from torium_api.products import blp as products_blp
     from torium_api.users import blp as users_blp
-    from torium_api.users.views import load_user
+    from torium_api.users.views import effective_roles, load_user
     from torium_api.web import Api, reject_nul_characters
 
     logs.configure_logging(app.config["LOG_LEVEL"])
@@ -55,9 +59,9 @@ def create_app(config: dict | None = None) -> Flask:
     logs.init_app(app)
     api = Api(app)  # also registers the error handlers (errors.py via web.Api)
     app.before_request(reject_nul_characters)
-    auth.init_app(app, load_user=load_user)
+    auth.init_app(app, load_user=load_user, roles=effective_roles)
     blueprints = (health.blp, organizations_blp, users_blp, groups_blp, events_blp, products_blp, accounts_blp,
-                  orders_blp, notifications_blp)
+                  orders_blp, notifications_blp, payments_blp, privacy_blp, admin_blp)
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
     cli.register(app)

@@ -22,7 +22,12 @@ from torium_api.errors import Forbidden, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
-PUBLIC_ENDPOINTS = frozenset({"health.Health", "api-docs.openapi_json", "api-docs.openapi_swagger_ui"})
+PUBLIC_ENDPOINTS = frozenset({
+    "health.Health", "api-docs.openapi_json", "api-docs.openapi_swagger_ui",
+    # The payment provider's webhook: no user and no token. It is authenticated by its HMAC signature instead
+    # (payments/signature.py, checked before anything else of the request is read).
+    "payments.PaymentWebhook",
+})
 _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
 
 
@@ -177,9 +182,9 @@ def build_verifier(config: dict) -> TokenVerifier:
     )
 
 
-def _unauthorized() -> Unauthorized:
-    exc = Unauthorized("Authentication required")
-    exc.data = {"message": "Authentication required", "headers": {"WWW-Authenticate": 'Bearer realm="torium"'}}
+def _unauthorized(message: str = "Authentication required") -> Unauthorized:
+    exc = Unauthorized(message)
+    exc.data = {"message": message, "headers": {"WWW-Authenticate": 'Bearer realm="torium"'}}
     return exc
 
 
@@ -200,9 +205,12 @@ def _authenticate() -> None:
         raise ServiceUnavailable("Authentication is temporarily unavailable", headers={"Retry-After": "5"}) from None
     g.auth_claims = claims
     user = state["load_user"](claims, token.strip())
+    if user.deleted_at is not None:  # erased: its sub stays known so that its tokens stay refused
+        raise _unauthorized("This account was deleted")
     if user.disabled_at is not None:  # refused at once, though the token stays valid until it expires
         raise Forbidden("This account is disabled")
-    g.actor = Actor(user, AppRole.from_claims(claims.get("cognito:groups")))
+    roles = state["roles"](user, claims) if state["roles"] else AppRole.from_claims(claims.get("cognito:groups"))
+    g.actor = Actor(user, roles)
     _check_legacy_identity_headers()
 
 
@@ -224,6 +232,9 @@ def current_actor() -> Actor:
     return g.actor
 
 
-def init_app(app: Flask, load_user: Callable[[dict, str], object]) -> None:
-    app.extensions["torium_auth"] = {"verifier": build_verifier(app.config), "load_user": load_user}
+def init_app(app: Flask, load_user: Callable[[dict, str], object],
+             roles: Callable[[object, dict], frozenset[AppRole]] | None = None) -> None:
+    """``load_user(claims, token)``: the token's user (created on first sight). ``roles(user, claims)``: the roles
+    the token grants that still hold (a revoked role is refused at once, before the token expires)."""
+    app.extensions["torium_auth"] = {"verifier": build_verifier(app.config), "load_user": load_user, "roles": roles}
     app.before_request(_authenticate)

@@ -53,7 +53,10 @@ class ConfigError(RuntimeError):
 
 
 REQUIRED_IN_PRODUCTION = ("DATABASE_URL", "COGNITO_USER_POOL_ID", "COGNITO_APP_CLIENT_IDS", "SES_SENDER",
-                          "SNS_PLATFORM_APPLICATION_ARN", "RATELIMIT_STORAGE_URI", "CORS_ORIGINS")
+                          "SNS_PLATFORM_APPLICATION_ARN", "RATELIMIT_STORAGE_URI", "CORS_ORIGINS",
+                          "PAYMENT_WEBHOOK_SECRET")
+# The webhook's signing secret in development (and the demo): public, so validate() refuses it in production.
+DEV_WEBHOOK_SECRET = "whsec_development_only_not_a_secret"  # noqa: S105
 
 
 def validate(config: dict) -> None:
@@ -74,6 +77,10 @@ def validate(config: dict) -> None:
          "must be shared storage (redis://…): memory:// counts per process"),
         ("CORS_ORIGINS", lambda v: "*" not in v, "must list origins explicitly, not *"),
         ("AWS_ENDPOINT_URL", lambda v: v is None, "must be unset in production (real AWS)"),
+        ("PAYMENT_WEBHOOK_SECRET", lambda v: all(len(s) >= 24 and s != DEV_WEBHOOK_SECRET for s in v),
+         "must be the provider's signing secret(s), each at least 24 characters"),
+        ("PLATFORM_FEE_BPS", lambda v: 0 <= v <= 10_000, "must be basis points between 0 and 10000"),
+        ("DEPOSITS_ENABLED", lambda v: not v, "must be off in production (money enters through the payment provider)"),
     ]
     for name, ok, message in checks:
         value = config.get(name)
@@ -219,4 +226,18 @@ def load_config(environ: Mapping[str, str] | None = None, instance_path: Path | 
         "METRICS_NAMESPACE": env.get("METRICS_NAMESPACE") or "Torium",
         "METRICS_EMF_ENDPOINT": env.get("METRICS_EMF_ENDPOINT") or None,
         "METRICS_LOG_GROUP": env.get("METRICS_LOG_GROUP") or "/aws/elasticbeanstalk/torium/metrics",
+        # The back office, money in and out, erasure (torium_api/admin, payments, accounts; docs/admin.md).
+        # The platform's share of each order line, in basis points (1000 = 10.00 %); a line's fee is rounded half
+        # up to a whole minor unit, the seller gets the line's amount minus it (fixed per line when it is ordered).
+        "PLATFORM_FEE_BPS": int(env.get("PLATFORM_FEE_BPS", "1000")),
+        # The payment provider's webhook signing secret(s), comma-separated while one is rotated out.
+        "PAYMENT_WEBHOOK_SECRET": _list(env.get("PAYMENT_WEBHOOK_SECRET")) or (
+            [DEV_WEBHOOK_SECRET] if development else []),
+        # A webhook whose signed timestamp is further than this from now (either way) is refused: replays.
+        "PAYMENT_WEBHOOK_TOLERANCE_SECONDS": int(env.get("PAYMENT_WEBHOOK_TOLERANCE_SECONDS", "300")),
+        # POST /accounts/me/deposits: money from nowhere, for development and the demo; refused in production.
+        "DEPOSITS_ENABLED": _bool(env.get("DEPOSITS_ENABLED"), default=development),
+        # The pool the workers' Cognito admin calls go to (custom:user_id, disable, groups, delete): the verifier's
+        # pool unless set (tests point it at moto's Cognito while the verifier trusts the local issuer).
+        "COGNITO_ADMIN_USER_POOL_ID": env.get("COGNITO_ADMIN_USER_POOL_ID") or pool_id,
     }

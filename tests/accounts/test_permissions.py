@@ -19,6 +19,7 @@ def _routes():
         ("overdraw", "post", "/accounts/me/withdrawals", {"amount_cents": 101},
          dict(admin=409, seller=409, customer=409)),
         ("ledger", "get", "/accounts/me/transactions", None, dict(admin=200, seller=200, customer=200)),
+        ("payouts", "get", "/accounts/me/payouts", None, dict(admin=200, seller=200, customer=200)),
     ]
 
 

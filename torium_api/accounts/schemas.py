@@ -41,3 +41,21 @@ class CustomerSchema(ma.Schema):
     email = ma.fields.String(required=True)
     balance_cents = ma.fields.Integer(required=True)
     currency = ma.fields.String(required=True)
+
+
+# --- payouts (sellers' earnings and any balance out to a bank) ------------------------------------------------
+
+class PayoutSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    user_id = ma.fields.Integer(required=True)
+    amount_cents = ma.fields.Integer(required=True)
+    currency = ma.fields.String(required=True)
+    status = ma.fields.String(required=True, metadata={"enum": ["requested", "paid", "failed"], "description": (
+        "requested: the money left the wallet and awaits the bank transfer; paid; failed: it is back in the wallet")})
+    note = ma.fields.String(required=True, allow_none=True, metadata={"description": "The admin's, once decided"})
+    created_at = ma.fields.DateTime(required=True)
+    decided_at = ma.fields.DateTime(required=True, allow_none=True)
+
+
+class WithdrawalSchema(MovementSchema):
+    payout = ma.fields.Nested(PayoutSchema, required=True)

@@ -10,6 +10,8 @@ from torium_api.accounts.schemas import (
     CustomerSchema,
     LedgerEntrySchema,
     MovementSchema,
+    PayoutSchema,
+    WithdrawalSchema,
 )
 from torium_api.auth import current_actor
 from torium_api.database import transaction
@@ -31,9 +33,10 @@ class Deposits(MethodView):
     @idempotent
     @blp.arguments(AmountSchema)
     @blp.response(201, MovementSchema)
+    @blp.alt_response(403, description="Deposits are disabled (production: money enters through the provider)")
     @blp.doc(**IDEMPOTENCY_DOC)
     def post(self, data):
-        """Add money to the caller's wallet"""
+        """Development and the demo only: add money to the caller's wallet from nowhere"""
         with transaction():
             return services.deposit(current_actor(), data["amount_cents"])
 
@@ -42,11 +45,11 @@ class Deposits(MethodView):
 class Withdrawals(MethodView):
     @idempotent
     @blp.arguments(AmountSchema)
-    @blp.response(201, MovementSchema)
+    @blp.response(201, WithdrawalSchema)
     @blp.alt_response(409, description="Insufficient funds")
     @blp.doc(**IDEMPOTENCY_DOC)
     def post(self, data):
-        """Take money out of the caller's wallet (never below zero)"""
+        """Take money out of the caller's wallet (never below zero): a payout an admin pays to the caller's bank"""
         with transaction():
             return services.withdraw(current_actor(), data["amount_cents"])
 
@@ -58,6 +61,15 @@ class Transactions(MethodView):
     def get(self, args):
         """The caller's ledger, newest first"""
         return services.list_entries(current_actor(), **args)
+
+
+@blp.route("/accounts/me/payouts")
+class Payouts(MethodView):
+    @blp.arguments(CursorPageArgsSchema, location="query")
+    @blp.cursor_page(PayoutSchema)
+    def get(self, args):
+        """The caller's payouts (withdrawals) and where each stands, newest first"""
+        return services.my_payouts(current_actor(), **args)
 
 
 @blp.route("/accounts")

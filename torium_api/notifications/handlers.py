@@ -53,3 +53,8 @@ def on_group_deleted(payload: dict, *, message_id: str) -> None:
 
 def on_event_deleted(payload: dict, *, message_id: str) -> None:
     services.forget(payload["topic"])
+
+
+def on_user_erased(payload: dict, *, message_id: str) -> None:
+    """An erased user's delivery log is forgotten (the users domain asks through its ``users.erased`` event)."""
+    services.forget_user(payload["user_id"])

@@ -67,6 +67,11 @@ def forget(topic: str) -> None:
     db.session.execute(db.delete(NotificationDelivery).where((NotificationDelivery.topic == topic) | under))
 
 
+def forget_user(user_id: int) -> None:
+    """An erased user's delivery log goes (it holds their addresses and what they were sent)."""
+    db.session.execute(db.delete(NotificationDelivery).where(NotificationDelivery.user_id == user_id))
+
+
 def deliveries_for(actor: Actor, cursor: str | None = None, limit: int = 20) -> CursorPage:
     query = db.select(NotificationDelivery).where(NotificationDelivery.user_id == actor.id)
     return keyset_page(query, "deliveries", cursor, limit, id_column=NotificationDelivery.id)

@@ -18,9 +18,11 @@ class OrderStatus(enum.StrEnum):
     NOT_RECEIVED = "not_received"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    REFUNDED = "refunded"  # after completion, by an admin: the sellers' credits and the fee went back to the buyer
 
 
 IN_PROGRESS = (OrderStatus.PENDING, OrderStatus.RESERVED, OrderStatus.PAID)
+DELIVERED = (OrderStatus.COMPLETED, OrderStatus.RECEIVED, OrderStatus.NOT_RECEIVED)  # settled: sellers were paid
 MAX_QUANTITY = 1000  # per product in one order
 MAX_LINES = 50
 
@@ -51,6 +53,9 @@ class Order(TimestampMixin, db.Model):
     failure_detail: Mapped[dict | None] = mapped_column(JSONB)
     retries: Mapped[int] = mapped_column(Integer, server_default="0")
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    settled_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), comment="when escrow paid the sellers and the fee (NULL: completed before payouts)")
+    refunded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     lines: Mapped[list["OrderLine"]] = relationship(order_by="OrderLine.product_id", lazy="selectin",
                                                     cascade="all, delete-orphan")
@@ -69,6 +74,7 @@ class OrderLine(db.Model):
         UniqueConstraint("order_id", "product_id"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("unit_price_cents > 0", name="unit_price_positive"),
+        CheckConstraint("fee_cents >= 0 AND fee_cents <= unit_price_cents * quantity", name="fee_within_line"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -77,6 +83,19 @@ class OrderLine(db.Model):
     product_name: Mapped[str] = mapped_column(String(200))
     unit_price_cents: Mapped[int] = mapped_column(BigInteger)
     quantity: Mapped[int] = mapped_column(Integer)
+    seller_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True,
+                                           comment="the product's seller when it was ordered: who is paid")
+    fee_cents: Mapped[int] = mapped_column(BigInteger, server_default="0",
+                                           comment="the platform's share, fixed when ordered (PLATFORM_FEE_BPS)")
+
+    @property
+    def total_cents(self) -> int:
+        return self.unit_price_cents * self.quantity
+
+    @property
+    def net_cents(self) -> int:
+        """What the seller is paid for the line."""
+        return self.total_cents - self.fee_cents
 
 
 class Shipment(db.Model):

@@ -1,3 +1,5 @@
+from datetime import date
+
 import marshmallow as ma
 from marshmallow import validate
 
@@ -52,6 +54,7 @@ class OrderSchema(ma.Schema):
     created_at = ma.fields.DateTime(required=True)
     updated_at = ma.fields.DateTime(required=True)
     completed_at = ma.fields.DateTime(required=True, allow_none=True)
+    refunded_at = ma.fields.DateTime(required=True, allow_none=True)
 
 
 class OrderQueryArgsSchema(ma.Schema):
@@ -62,3 +65,49 @@ class OrderQueryArgsSchema(ma.Schema):
 
 class AdminOrderQueryArgsSchema(OrderQueryArgsSchema):
     user_id = ma.fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
+
+
+# --- a seller's sales ------------------------------------------------------------------------------------------
+
+class SaleLineSchema(LineSchema):
+    fee_cents = ma.fields.Integer(required=True, metadata={"description": "The platform's share of the line"})
+    net_cents = ma.fields.Integer(required=True, metadata={"description": "What the seller is paid for the line"})
+
+
+class SaleSchema(ma.Schema):
+    order_id = ma.fields.Integer(required=True)
+    status = ma.fields.Enum(OrderStatus, by_value=True, required=True)
+    created_at = ma.fields.DateTime(required=True)
+    completed_at = ma.fields.DateTime(required=True, allow_none=True)
+    settled_at = ma.fields.DateTime(required=True, allow_none=True, metadata={"description": "When it was paid"})
+    refunded_at = ma.fields.DateTime(required=True, allow_none=True)
+    lines = ma.fields.List(ma.fields.Nested(SaleLineSchema), required=True, metadata={"description": "Yours only"})
+    gross_cents = ma.fields.Integer(required=True)
+    fee_cents = ma.fields.Integer(required=True)
+    net_cents = ma.fields.Integer(required=True)
+
+
+class SaleQueryArgsSchema(ma.Schema):
+    status = ma.fields.Enum(OrderStatus, by_value=True)
+    cursor = cursor_field()
+    limit = limit_field()
+
+
+DATES = validate.Range(min=date(2000, 1, 1), max=date(2100, 1, 1))
+
+
+class SalesTotalsQueryArgsSchema(ma.Schema):
+    period = ma.fields.String(load_default="day", validate=validate.OneOf(["day", "month"]))
+    since = ma.fields.Date(validate=DATES, metadata={"description": "First day (the seller's zone); default: "
+                                                                    "30 days or 12 months back"})
+    until = ma.fields.Date(validate=DATES, metadata={"description": "Day after the last; default: tomorrow"})
+
+
+class SalesTotalSchema(ma.Schema):
+    period = ma.fields.String(required=True, metadata={"description": "YYYY-MM-DD or YYYY-MM"})
+    orders = ma.fields.Integer(required=True)
+    items = ma.fields.Integer(required=True)
+    gross_cents = ma.fields.Integer(required=True)
+    fee_cents = ma.fields.Integer(required=True)
+    net_cents = ma.fields.Integer(required=True, metadata={"description": "Paid to the seller"})
+    refunded_net_cents = ma.fields.Integer(required=True, metadata={"description": "Of it, taken back by refunds"})

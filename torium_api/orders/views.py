@@ -1,4 +1,5 @@
-"""/orders: place (202, fulfilled in the background), read, cancel, confirm receipt; /admin/orders."""
+"""/orders: place (202, fulfilled in the background), read, cancel, confirm receipt; /admin/orders; a seller's
+sales (/sellers/me/sales)."""
 
 from flask import current_app
 from flask.views import MethodView
@@ -14,6 +15,10 @@ from torium_api.orders.schemas import (
     OrderCreateSchema,
     OrderQueryArgsSchema,
     OrderSchema,
+    SaleQueryArgsSchema,
+    SaleSchema,
+    SalesTotalSchema,
+    SalesTotalsQueryArgsSchema,
 )
 
 
@@ -73,3 +78,23 @@ class AllOrders(MethodView):
     def get(self, args):
         """Admins: every order, newest first (filter by `status`, `user_id`)"""
         return services.list_orders(current_actor(), everyone=True, **args)
+
+
+@blp.route("/sellers/me/sales")
+class Sales(MethodView):
+    @blp.arguments(SaleQueryArgsSchema, location="query")
+    @blp.cursor_page(SaleSchema)
+    @blp.alt_response(403, description="Not a seller")
+    def get(self, args):
+        """Sellers: orders with the caller's products (their lines, fee and net), newest first"""
+        return services.list_sales(current_actor(), **args)
+
+
+@blp.route("/sellers/me/sales/totals")
+class SalesTotals(MethodView):
+    @blp.arguments(SalesTotalsQueryArgsSchema, location="query")
+    @blp.response(200, SalesTotalSchema(many=True))
+    @blp.alt_response(403, description="Not a seller")
+    def get(self, args):
+        """Sellers: what they were paid per day or month (the caller's time zone), and refunds taken back"""
+        return services.sales_totals(current_actor(), **args)

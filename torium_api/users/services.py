@@ -42,14 +42,27 @@ def find_user_by_sub(sub: str) -> User | None:
     return db.session.scalar(_USER_BY_SUB, {"sub": sub})
 
 
+def cognito_username(claims: dict) -> str | None:
+    """Cognito's Username for the token's user: ``username`` in access tokens, ``cognito:username`` in ID tokens."""
+    name = claims.get("username", claims.get("cognito:username"))
+    return name if isinstance(name, str) and 0 < len(name) <= 128 else None
+
+
 def create_user_from_token(claims: dict, token: str) -> None:
-    """Insert the token's user unless a concurrent request already did (ON CONFLICT DO NOTHING)."""
+    """Insert the token's user unless a concurrent request already did (ON CONFLICT DO NOTHING); the one that
+    inserted asks the workers to write the new id into Cognito's ``custom:user_id`` (under the username)."""
     email = _verified_email(claims, token, required=True)
     if email:
         _release_email(email, keeper_sub=claims["sub"])
-    statement = insert(User).values(cognito_sub=claims["sub"], email=email or "", identity_checked_at=func.now())
-    db.session.execute(statement.on_conflict_do_nothing(index_elements=[User.cognito_sub]))
-    log.info("user provisioned")
+    username = cognito_username(claims)
+    statement = insert(User).values(cognito_sub=claims["sub"], email=email or "", identity_checked_at=func.now(),
+                                    cognito_username=username)
+    user_id = db.session.scalar(statement.on_conflict_do_nothing(index_elements=[User.cognito_sub])
+                                .returning(User.id))
+    if user_id is not None:
+        emit("users.first_seen", {"user_id": user_id, "username": username or claims["sub"]},
+             queue=queues.DOMAIN_EVENTS)
+        log.info("user provisioned")
 
 
 def identity_is_stale(user: User, claims: dict) -> bool:

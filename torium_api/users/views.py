@@ -4,7 +4,7 @@ from flask.views import MethodView
 from torium_api.auth import current_actor
 from torium_api.database import transaction
 from torium_api.extensions import limiter
-from torium_api.users import blp, services
+from torium_api.users import back_office, blp, services
 from torium_api.users.schemas import (
     DeviceUpdateSchema,
     EmailLookupHeadersSchema,
@@ -25,10 +25,20 @@ def load_user(claims: dict, token: str):
         with transaction():
             services.create_user_from_token(claims, token)
         user = services.find_user_by_sub(claims["sub"])
-    elif services.identity_is_stale(user, claims):
+    elif user.deleted_at is None and services.identity_is_stale(user, claims):  # an erased user stays erased
         with transaction():
             services.refresh_identity(user, claims, token)
     return user
+
+
+def effective_roles(user, claims: dict):
+    """auth.py calls this for the Actor's roles: the token's, minus those revoked since it was issued; roles the
+    API had never seen for this user are noted (their own small transaction)."""
+    roles, unseen = back_office.effective_roles(user, claims)
+    if unseen:
+        with transaction():
+            back_office.note_roles(user.id, unseen)
+    return roles
 
 
 @blp.route("/users")

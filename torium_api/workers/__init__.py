@@ -16,7 +16,16 @@ from torium_api.notifications import handlers as notifications
 from torium_api.orders import handlers as orders
 from torium_api.orders import services as order_services
 from torium_api.outbox import relay
+from torium_api.users import handlers as users
 from torium_api.workers import consumer, scheduler
+
+
+def _on_user_erased(payload: dict, *, message_id: str) -> None:
+    """Two reactions to one event, in the message's one transaction: Cognito deletes the user, and the delivery log
+    (addresses, texts) is forgotten. Both are idempotent, so a retry after either failed repeats both safely."""
+    users.on_user_erased(payload, message_id=message_id)
+    notifications.on_user_erased(payload, message_id=message_id)
+
 
 HANDLERS = {
     "users.mobile_verification_requested": notifications.on_mobile_verification_requested,
@@ -30,7 +39,12 @@ HANDLERS = {
     "orders.placed": orders.on_order_placed,
     "orders.stock_reserved": orders.on_stock_reserved,
     "orders.paid": orders.on_order_paid,
+    "users.first_seen": users.on_first_seen,
+    "users.access_changed": users.on_access_changed,
+    "users.role_changed": users.on_role_changed,
+    "users.erased": _on_user_erased,
 }
+
 
 # Called (in a new transaction) when a message fails for the last time before SQS dead-letters it,
 # so what it was about does not stay half-done: ``give_up(payload, error)``.

@@ -63,6 +63,12 @@ def list_comments(actor: Actor, event_id: int, page: int = 1, page_size: int = 1
             for comment_id, in_event, user_id, email, text, created_at in rows], total
 
 
+def comments_by(user_id: int) -> list[EventComment]:
+    """Every comment a user wrote, oldest first (their data export; also in groups they have left)."""
+    return list(db.session.scalars(db.select(EventComment).where(EventComment.user_id == user_id)
+                                   .order_by(EventComment.id)))
+
+
 def _get_comment(comment_id: int) -> EventComment:
     comment = db.session.get(EventComment, comment_id)
     if comment is None:

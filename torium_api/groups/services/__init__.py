@@ -9,10 +9,10 @@ from torium_api.groups.services.invitations import (
     invite_member,
     list_invitations,
 )
-from torium_api.groups.services.members import change_role, list_members, remove_member
+from torium_api.groups.services.members import change_role, leave_all_groups, list_members, remove_member
 
 __all__ = [
     "answer_invitation", "change_role", "count_invitations", "create_group", "delete_group",
-    "find_membership", "find_pending_invitation", "get_membership", "invite_member", "list_groups",
+    "find_membership", "find_pending_invitation", "get_membership", "invite_member", "leave_all_groups", "list_groups",
     "list_invitations", "list_members", "lock_group", "remove_member", "require_role", "update_group",
 ]

@@ -2,10 +2,11 @@
 
 from sqlalchemy import bindparam
 
+from torium_api import queues
 from torium_api.actor import Actor
 from torium_api.errors import Conflict, Forbidden, NotFound
 from torium_api.extensions import db
-from torium_api.groups.models import GroupMember, Role
+from torium_api.groups.models import GroupInvitation, GroupMember, InvitationStatus, Role
 from torium_api.groups.services.access import (
     admin_count,
     find_membership,
@@ -13,6 +14,7 @@ from torium_api.groups.services.access import (
     lock_group,
     require_role,
 )
+from torium_api.outbox import emit
 from torium_api.paging import offset_page, paged
 from torium_api.users.models import User
 
@@ -63,3 +65,27 @@ def change_role(actor: Actor, group_id: int, user_id: int, role: Role) -> GroupM
         raise Conflict(LAST_ADMIN)
     target.role = role
     return target
+
+
+def leave_all_groups(user_id: int) -> None:
+    """A user who deletes their account leaves every group (each locked in id order). A group whose only admin
+    leaves passes to its longest-standing member, who becomes admin; a group left empty is deleted. Invitations
+    waiting for the user go too."""
+    group_ids = db.session.scalars(db.select(GroupMember.group_id).where(GroupMember.user_id == user_id)
+                                   .order_by(GroupMember.group_id)).all()
+    for group_id in group_ids:
+        group = lock_group(group_id)
+        leaving = find_membership(group_id, user_id)
+        heir = db.session.scalar(db.select(GroupMember).where(GroupMember.group_id == group_id,
+                                                              GroupMember.user_id != user_id)
+                                 .order_by(GroupMember.id).limit(1))
+        if heir is None:
+            db.session.delete(group)
+            emit("groups.group_deleted", {"group_id": group_id, "topic": f"group:{group_id}"},
+                 queue=queues.NOTIFICATIONS)
+            continue
+        if leaving.role is Role.ADMIN and admin_count(group_id) == 1:
+            heir.role = Role.ADMIN
+        db.session.delete(leaving)
+    db.session.execute(db.delete(GroupInvitation).where(GroupInvitation.user_id == user_id,
+                                                        GroupInvitation.status == InvitationStatus.PENDING))

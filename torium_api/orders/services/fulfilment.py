@@ -3,6 +3,9 @@ order's row lock) and is therefore idempotent under redelivery:
 
     pending --reserve--> reserved --charge--> paid --ship--> completed
        any failure --> failed (with a typed reason), stock released and payment refunded
+
+Money (``settlement.py``): the charge moves the buyer's money to escrow; completing the order pays the sellers and
+the platform's fee from escrow in the same transaction; a failure or cancellation after the charge returns it.
 """
 
 import logging
@@ -13,10 +16,10 @@ from flask import current_app
 
 from torium_api import clock, queues
 from torium_api.accounts import services as wallet
-from torium_api.accounts.models import EntryKind
 from torium_api.database import locked
 from torium_api.extensions import db
 from torium_api.orders.models import IN_PROGRESS, FailureReason, Order, OrderStatus, Shipment
+from torium_api.orders.services import settlement
 from torium_api.orders.services.transitions import lock_order, move_to
 from torium_api.outbox import emit
 from torium_api.products import services as products
@@ -59,7 +62,7 @@ def charge(order_id: int) -> None:
         return
     try:
         with db.session.begin_nested():
-            wallet.move(order.user_id, -order.total_cents, EntryKind.PAYMENT, reference=order.topic)
+            settlement.hold(order)
     except wallet.InsufficientFunds:
         _fail(order, FailureReason.INSUFFICIENT_FUNDS, {"total_cents": order.total_cents})
         return
@@ -71,13 +74,14 @@ def ship(order_id: int) -> None:
     if order.status is not OrderStatus.PAID:
         return
     db.session.add(Shipment(order_id=order.id, tracking_number=f"TRM{uuid.uuid4().hex[:12].upper()}"))
+    settlement.release(order)
     move_to(order, OrderStatus.COMPLETED)
 
 
 def undo(order: Order) -> None:
     """Compensate whatever the saga did so far: refund a payment, return reserved stock."""
     if order.status is OrderStatus.PAID:
-        wallet.move(order.user_id, order.total_cents, EntryKind.REFUND, reference=order.topic)
+        settlement.return_held(order)
     if order.status in (OrderStatus.RESERVED, OrderStatus.PAID):
         for line in order.lines:
             products.return_stock(line.product_id, line.quantity)

@@ -7,6 +7,7 @@ from torium_api.errors import Conflict, Forbidden, Invalid, NotFound
 from torium_api.extensions import db
 from torium_api.orders.models import MAX_QUANTITY, Order, OrderLine, OrderStatus
 from torium_api.orders.services.fulfilment import emit_step, undo
+from torium_api.orders.services.settlement import platform_fee
 from torium_api.orders.services.transitions import lock_order, move_to
 from torium_api.paging import CursorPage, keyset_page
 from torium_api.products import services as products
@@ -32,11 +33,13 @@ def place_order(actor: Actor, lines: list[dict], shipping_address: dict) -> Orde
     if missing:
         raise Invalid("Unknown or unavailable products",
                       errors={"lines": [f"Unknown or unavailable products: {', '.join(map(str, missing))}"]})
+    fee_bps = current_app.config["PLATFORM_FEE_BPS"]
     order = Order(user_id=actor.id, status=OrderStatus.PENDING, currency=current_app.config["CURRENCY"],
                   shipping_address=shipping_address,
                   total_cents=sum(catalogue[pid].price_cents * qty for pid, qty in quantities.items()),
                   lines=[OrderLine(product_id=pid, product_name=catalogue[pid].name, quantity=qty,
-                                   unit_price_cents=catalogue[pid].price_cents)
+                                   unit_price_cents=catalogue[pid].price_cents, seller_id=catalogue[pid].seller_id,
+                                   fee_cents=platform_fee(catalogue[pid].price_cents * qty, fee_bps))
                          for pid, qty in sorted(quantities.items())])
     db.session.add(order)
     db.session.flush()

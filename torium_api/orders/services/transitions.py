@@ -16,6 +16,7 @@ MESSAGES = {
     OrderStatus.NOT_RECEIVED: "We have not heard that your order arrived; our team will check.",
     OrderStatus.FAILED: "Your order could not be completed; nothing was charged.",
     OrderStatus.CANCELLED: "Your order was cancelled; any payment was refunded.",
+    OrderStatus.REFUNDED: "Your order was refunded: its total is back in your wallet.",
 }
 
 
