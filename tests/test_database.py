@@ -125,8 +125,10 @@ def test_a_statement_over_the_timeout_is_a_503(test_config, tokens):
 
 
 def test_migrations_run_without_the_apps_statement_timeout(test_config, database_url):
-    """A migration may rightly run longer than a request: with a 1 ms statement timeout the app's own
-    connections fail, and `flask db upgrade` still builds the whole schema."""
+    """A migration may rightly run longer than a request: with a 300 ms statement timeout the app's own
+    connections cancel a 1 s statement, and the same statement inside `flask db upgrade` (alembic's per-revision
+    hook) completes and the whole schema is built. (300 ms, not 1 ms: psycopg2's first statements on a new
+    connection must fit.)"""
     name = f"torium_migrate_{time.time_ns()}"
     admin_url = database_url.replace("postgresql+psycopg2://", "postgresql://")
     conn = psycopg2.connect(admin_url)
@@ -136,11 +138,19 @@ def test_migrations_run_without_the_apps_statement_timeout(test_config, database
     try:
         base, _, query = database_url.partition("?")
         url = base.rsplit("/", 1)[0] + f"/{name}" + (f"?{query}" if query else "")
-        options = load_config({**_dev(), "DB_STATEMENT_TIMEOUT_MS": "1"})["SQLALCHEMY_ENGINE_OPTIONS"]
+        options = load_config({**_dev(), "DB_STATEMENT_TIMEOUT_MS": "300"})["SQLALCHEMY_ENGINE_OPTIONS"]
         impatient = create_app({**test_config, "DATABASE_URL": url, "SQLALCHEMY_ENGINE_OPTIONS": options})
+        slow = []
+
+        def a_slow_migration_step(ctx, step, heads, run_args):
+            if not slow:  # once is enough (and keeps the test short)
+                ctx.connection.exec_driver_sql("SELECT pg_sleep(1)")
+            slow.append(step.up_revision_id)
+
+        impatient.extensions["migrate"].configure_args["on_version_apply"] = a_slow_migration_step
         with impatient.app_context():
             with pytest.raises(OperationalError, match="statement timeout"):
-                db.session.execute(text("SELECT pg_sleep(0.1)"))
+                db.session.execute(text("SELECT pg_sleep(1)"))
             db.session.rollback()
             flask_migrate.upgrade()
             db.session.remove()
@@ -148,6 +158,7 @@ def test_migrations_run_without_the_apps_statement_timeout(test_config, database
         with psycopg2.connect(url.replace("postgresql+psycopg2://", "postgresql://")) as check, check.cursor() as c:
             c.execute("SELECT count(*) FROM alembic_version")
             assert c.fetchone() == (1,)
+        assert len(slow) >= 9  # every revision ran, after the slow statement
     finally:
         with conn.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
