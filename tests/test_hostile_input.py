@@ -68,21 +68,26 @@ def _listed(client, world, who) -> dict:
 
 # --- event times: stored rows must render in every zone; input outside 1970-2999 is refused ---------------------
 
-@pytest.mark.parametrize("instant, shown", [
-    (datetime(9999, 12, 31, 23, 30, tzinfo=UTC),
-     {"utc": "9999-12-31 23:30:00", "la": "9999-12-31 15:30:00", "tokyo": "9999-12-31 23:59:59",
-      "kiritimati": "9999-12-31 23:59:59"}),
-    (datetime(1, 1, 1, 0, 30, tzinfo=UTC), {"utc": "0001-01-01 00:30:00", "tokyo": "0001-01-01 09:48:59",  # LMT
-                                            "la": "0001-01-01 00:00:00", "niue": "0001-01-01 00:00:00"}),
+@pytest.mark.parametrize("instant, in_utc", [
+    (datetime(9999, 12, 29, 23, 30, tzinfo=UTC), "9999-12-29 23:30:00"),
+    (datetime(1, 1, 2, 0, 30, tzinfo=UTC), "0001-01-02 00:30:00"),
 ], ids=["end of time", "start of time"])
-def test_a_stored_event_beyond_the_range_still_lists_for_members_in_every_zone(app, client, world, instant, shown):
+def test_a_stored_event_at_the_edge_of_the_range_lists_for_members_in_every_zone(app, client, world, instant, in_utc):
     """Before: `astimezone` overflowed and GET /event was a 500 for every member east (west) of UTC until the
-    row was deleted. Rows like this may already exist; they render clamped to the representable local time."""
+    row was deleted. The database now keeps every instant a day inside what Python can show in any zone
+    (migration 0010 clamped older rows, a CHECK refuses new ones), and the renderer clamps at its ends anyway."""
     make_event(app, world.group_id, world.ids["utc"], list(world.ids.values()), starts_at=instant, timezone="UTC",
                name="Far")
-    for who in world.ids:
-        listed = _listed(client, world, who)["Far"]
-        assert listed == shown.get(who, listed)
+    shown = {who: _listed(client, world, who)["Far"] for who in world.ids}
+    assert shown["utc"] == in_utc and all(isinstance(text, str) and len(text) == 19 for text in shown.values())
+
+
+@pytest.mark.parametrize("instant", [datetime(9999, 12, 31, 23, 30, tzinfo=UTC), datetime(1, 1, 1, 0, 30, tzinfo=UTC)])
+def test_the_database_refuses_an_instant_no_zone_could_show(app, world, instant):
+    from sqlalchemy.exc import IntegrityError
+
+    with pytest.raises(IntegrityError, match="starts_at_in_range"):
+        make_event(app, world.group_id, world.ids["utc"], starts_at=instant, timezone="UTC", name="Too far")
 
 
 @pytest.mark.parametrize("timestamp", [
@@ -393,3 +398,21 @@ def test_refused_requests_never_show_internals(client, world):
     text = response.get_data(as_text=True)
     for leak in ("Traceback", "psycopg2", "sqlalchemy", "UnicodeEncodeError", "INSERT"):
         assert leak not in text
+
+
+def test_a_verified_email_longer_than_an_address_can_be_is_not_stored_and_not_a_500(client, tokens):
+    """Cognito allows 2,048 characters; the column (and RFC 5321) 254. Before: the first request was a 500."""
+    long_email = "a" * 250 + "@example.com"
+    response = client.get("/users", headers=tokens.headers(long_email))
+    assert response.status_code == 200 and response.get_json()["data"]["email"] == ""
+
+
+def test_a_stored_zone_the_zone_database_lacks_falls_back_to_the_default(app, client, world):
+    """A zone stored before this host's tzdata dropped it must not make every read of that user fail."""
+    from torium_api.extensions import db
+    from torium_api.users.models import User
+
+    with app.app_context():
+        db.session.get(User, world.ids["utc"]).timezone = "Mars/Olympus_Mons"
+        db.session.commit()
+    assert client.get("/event", headers=world.h("utc")).status_code == 200

@@ -35,6 +35,9 @@ class Event(TimestampMixin, db.Model):
         UniqueConstraint("id", "group_id"),  # target of event_members' (event_id, group_id) key
         CheckConstraint("budget IS NULL OR budget >= 0", name="budget_not_negative"),
         CheckConstraint("is_budget OR budget IS NULL", name="budget_only_when_budgeted"),
+        # A day inside what Python's datetime holds: every zone (offsets up to a day) can show it (migration 0010).
+        CheckConstraint("starts_at > '0001-01-02 00:00+00' AND starts_at < '9999-12-30 00:00+00'",
+                        name="starts_at_in_range"),
         Index("ix_events_next_reminder_at", "next_reminder_at", postgresql_where=text("next_reminder_at IS NOT NULL")),
     )
 

@@ -5,7 +5,7 @@ import hmac
 import logging
 import secrets
 from datetime import timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from botocore.exceptions import BotoCoreError, ClientError
 from flask import current_app
@@ -22,6 +22,8 @@ from torium_api.outbox import emit
 from torium_api.users.models import MobileVerification, ReminderPreference, User
 
 log = logging.getLogger(__name__)
+MAX_EMAIL = 254
+RETRY_SIGN_IN = {"Retry-After": "5"}
 
 
 class WrongCode(DomainError):
@@ -98,10 +100,13 @@ def _claimed_email(claims: dict) -> str | None:
 
 
 def _verified_email(claims: dict, token: str, *, required: bool) -> str | None:
-    """Only a verified address is stored: anyone may type any address into a sign-up form."""
-    if "email" in claims:
-        return _claimed_email(claims)
-    return _email_from_cognito(token, required=required)
+    """Only a verified address is stored: anyone may type any address into a sign-up form. One longer than an
+    address can be (254: RFC 5321; Cognito allows 2048) is not stored either, never a failed request."""
+    email = _claimed_email(claims) if "email" in claims else _email_from_cognito(token, required=required)
+    if email and len(email) > MAX_EMAIL:
+        log.warning("verified e-mail longer than %d characters not stored", MAX_EMAIL)
+        return None
+    return email
 
 
 def _release_email(email: str, keeper_sub: str) -> None:
@@ -117,12 +122,12 @@ def _email_from_cognito(access_token: str, *, required: bool) -> str | None:
         attributes = aws.client("cognito-idp").get_user(AccessToken=access_token)["UserAttributes"]
     except (BotoCoreError, ClientError) as exc:
         log.error("cannot read the user's e-mail from Cognito: %s", type(exc).__name__)
-        raise ServiceUnavailable("Could not complete sign-in, try again") from None
+        raise ServiceUnavailable("Could not complete sign-in, try again", headers=RETRY_SIGN_IN) from None
     values = {a["Name"]: a["Value"] for a in attributes}
     if values.get("email") and values.get("email_verified") == "true":
         return values["email"].strip()
     if required and not values.get("email"):
-        raise ServiceUnavailable("Could not complete sign-in, try again")
+        raise ServiceUnavailable("Could not complete sign-in, try again", headers=RETRY_SIGN_IN)
     return None
 
 
@@ -142,8 +147,14 @@ def update_preferences(actor: Actor, reminder_preferences: ReminderPreference | 
 
 
 def zone_of(user: User) -> ZoneInfo:
-    """The zone a user's naive times are read and written in."""
-    return ZoneInfo(user.timezone or current_app.config["DEFAULT_TIMEZONE"])
+    """The zone a user's naive times are read and written in. A stored zone this host's zone database lacks (an
+    older tzdata) falls back to the default: a stored value must never make a read fail."""
+    default = current_app.config["DEFAULT_TIMEZONE"]
+    try:
+        return ZoneInfo(user.timezone or default)
+    except (ZoneInfoNotFoundError, ValueError):
+        log.warning("unknown stored time zone; using %s", default)
+        return ZoneInfo(default)
 
 
 def set_organization(actor: Actor, organization_id: int | None) -> User:
