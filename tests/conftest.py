@@ -16,7 +16,7 @@ import psycopg2
 import pytest
 from sqlalchemy import text
 
-from tests.factories import TokenFactory, drain
+from tests.factories import Pool, TokenFactory, drain
 from torium_api import create_app
 from torium_api.dev import local_aws
 from torium_api.extensions import db, limiter
@@ -128,3 +128,19 @@ def sqs(app):
             drain(client, queues.url(queue))
             drain(client, queues.dlq_url(queue))
     return client
+
+
+@pytest.fixture
+def cognito_pool(app, monkeypatch) -> Pool:
+    """A user pool in moto's Cognito (as infra/cognito.yaml declares it: custom:user_id, the admin and seller groups)
+    that the workers' admin calls go to; the app's verifier keeps trusting the local test issuer."""
+    from torium_api import aws
+
+    with app.app_context():
+        idp = aws.client("cognito-idp")
+    pool = idp.create_user_pool(PoolName=f"t{uuid.uuid4().hex[:8]}", Schema=[
+        {"Name": "user_id", "AttributeDataType": "String", "Mutable": True}])["UserPool"]["Id"]
+    for group in ("admin", "seller"):
+        idp.create_group(GroupName=group, UserPoolId=pool)
+    monkeypatch.setitem(app.config, "COGNITO_ADMIN_USER_POOL_ID", pool)
+    return Pool(idp, pool)

@@ -9,6 +9,7 @@ import contextlib
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import jwt
@@ -383,3 +384,32 @@ def drain(sqs_client, url: str) -> int:
             {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
         removed += len(messages)
     return removed
+
+
+# --- moto's Cognito ------------------------------------------------------------------------------------------
+
+@dataclass
+class Pool:
+    """A user pool in moto's Cognito, as the tests see it."""
+
+    idp: object
+    id: str
+
+    def user(self, username: str) -> None:
+        self.idp.admin_create_user(UserPoolId=self.id, Username=username, MessageAction="SUPPRESS",
+                                   UserAttributes=[{"Name": "email", "Value": username}])
+
+    def attributes(self, username: str) -> dict:
+        user = self.idp.admin_get_user(UserPoolId=self.id, Username=username)
+        return {**{a["Name"]: a["Value"] for a in user["UserAttributes"]}, "Enabled": user["Enabled"]}
+
+    def groups(self, username: str) -> set[str]:
+        groups = self.idp.admin_list_groups_for_user(UserPoolId=self.id, Username=username)["Groups"]
+        return {g["GroupName"] for g in groups}
+
+    def exists(self, username: str) -> bool:
+        try:
+            self.idp.admin_get_user(UserPoolId=self.id, Username=username)
+        except self.idp.exceptions.UserNotFoundException:
+            return False
+        return True

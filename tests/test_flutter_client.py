@@ -133,8 +133,9 @@ class RequestSender:
 # --- the app's lib/api/** classes, one method each (headers and body types exactly as the app sends them) ---
 
 class App:
-    def __init__(self, client, session: Session):
-        self.api = RequestSender(client, session)
+    def __init__(self, client, session: Session, *, cognito=None, flask_app=None):
+        self.api, self.session = RequestSender(client, session), session
+        self.cognito, self.flask_app = cognito, flask_app  # the user pool Amplify reads; the API (its workers)
         self.user_id: str | None = None  # SharedPreferences 'user_id': a String, as AmplifyConfigure stores it
 
     def me(self) -> dict:
@@ -142,14 +143,14 @@ class App:
         return {"trm-user-id": self.user_id} if self.user_id else {}
 
     def sign_in(self) -> dict:
-        """Home.didChangeDependencies: custom:user_id is not there yet, so the guide's fallback learns the id from
-        GET /users (sent without trm-user-id)."""
-        # COGNITO STEP (to add after merging the custom:user_id work): after this first call and
-        # run_background(app), AmplifyConfigure.getUserAttribute() -> fetchUserAttributes() must return
-        # custom:user_id == str(data["user_id"]); read it from the local Cognito pool here and use it instead.
+        """Home.didChangeDependencies: custom:user_id is not there yet on the first launch; the first call (sent
+        without trm-user-id) makes the API write it, and once the workers did, fetchUserAttributes() returns it."""
+        assert "custom:user_id" not in self.cognito.attributes(self.session.email)
         profile = self.get_user_preferences()
         assert profile["status"] == {"code": 200, "message": "Success"}, profile
-        self.user_id = str(profile["data"]["user_id"])
+        run_background(self.flask_app)  # the API's workers: AdminUpdateUserAttributes(custom:user_id)
+        self.user_id = self.cognito.attributes(self.session.email)["custom:user_id"]  # fetchUserAttributes()
+        assert self.user_id == str(profile["data"]["user_id"])
         return profile
 
     # users/
@@ -305,9 +306,14 @@ def event_details(event: dict) -> dict:
 # --- the replay ------------------------------------------------------------------------------------
 
 @pytest.fixture
-def people(client, tokens):
-    """Ada (organiser) and Bob (her friend) on their own phones; neither has called the API before."""
-    return App(client, Session(tokens, "ada@example.com")), App(client, Session(tokens, "bob@example.com"))
+def people(app, client, tokens, cognito_pool, sqs):
+    """Ada (organiser) and Bob (her friend) on their own phones, signed up in Cognito; neither has called the API
+    before."""
+    phones = []
+    for email in ("ada@example.com", "bob@example.com"):
+        cognito_pool.user(email)
+        phones.append(App(client, Session(tokens, email), cognito=cognito_pool, flask_app=app))
+    return tuple(phones)
 
 
 def test_the_app_replayed_across_the_28_routes(app, client, tokens, sqs, aws_endpoint, people):
@@ -477,12 +483,13 @@ def test_the_app_replayed_across_the_28_routes(app, client, tokens, sqs, aws_end
           f"in {time.perf_counter() - started:.2f} s")
 
 
-def test_an_expired_session_is_refreshed_once_then_a_dead_one_signs_out(client, tokens):
+def test_an_expired_session_is_refreshed_once_then_a_dead_one_signs_out(app, client, tokens, cognito_pool, sqs):
     stale = tokens.token("ada@example.com", exp=int(time.time()) - 600, iat=int(time.time()) - 4200)
-    app = App(client, Session(tokens, "ada@example.com", first_token=stale))
-    assert ok(app.sign_in())["email"] == "ada@example.com"
-    assert (app.api.session.refreshes, app.api.session.signed_out) == (1, False)
-    assert [status for *_, status in app.api.calls] == [401, 200]
+    cognito_pool.user("ada@example.com")
+    phone = App(client, Session(tokens, "ada@example.com", first_token=stale), cognito=cognito_pool, flask_app=app)
+    assert ok(phone.sign_in())["email"] == "ada@example.com"
+    assert (phone.api.session.refreshes, phone.api.session.signed_out) == (1, False)
+    assert [status for *_, status in phone.api.calls] == [401, 200]
 
     dead = App(client, Session(tokens, "eve@example.com", first_token="not.a.token", refreshable=False))
     refused(dead.get_user_preferences(), 401, "Authentication required")

@@ -1,4 +1,3 @@
-import uuid
 from dataclasses import dataclass
 
 import pytest
@@ -44,44 +43,3 @@ def completed(app, client, headers, *lines) -> dict:
     done = data_of(client.get(f"/orders/{order['id']}", headers=headers))
     assert done["status"] == "completed", done
     return done
-
-
-@dataclass
-class Pool:
-    idp: object
-    id: str
-
-    def user(self, username: str) -> None:
-        self.idp.admin_create_user(UserPoolId=self.id, Username=username, MessageAction="SUPPRESS",
-                                   UserAttributes=[{"Name": "email", "Value": username}])
-
-    def attributes(self, username: str) -> dict:
-        user = self.idp.admin_get_user(UserPoolId=self.id, Username=username)
-        return {**{a["Name"]: a["Value"] for a in user["UserAttributes"]}, "Enabled": user["Enabled"]}
-
-    def groups(self, username: str) -> set[str]:
-        groups = self.idp.admin_list_groups_for_user(UserPoolId=self.id, Username=username)["Groups"]
-        return {g["GroupName"] for g in groups}
-
-    def exists(self, username: str) -> bool:
-        try:
-            self.idp.admin_get_user(UserPoolId=self.id, Username=username)
-        except self.idp.exceptions.UserNotFoundException:
-            return False
-        return True
-
-
-@pytest.fixture
-def cognito_pool(app, monkeypatch) -> Pool:
-    """A user pool in moto's Cognito (as infra/cognito.yaml declares it: custom:user_id, the admin and seller groups)
-    that the workers' admin calls go to; the app's verifier keeps trusting the local test issuer."""
-    from torium_api import aws
-
-    with app.app_context():
-        idp = aws.client("cognito-idp")
-    pool = idp.create_user_pool(PoolName=f"t{uuid.uuid4().hex[:8]}", Schema=[
-        {"Name": "user_id", "AttributeDataType": "String", "Mutable": True}])["UserPool"]["Id"]
-    for group in ("admin", "seller"):
-        idp.create_group(GroupName=group, UserPoolId=pool)
-    monkeypatch.setitem(app.config, "COGNITO_ADMIN_USER_POOL_ID", pool)
-    return Pool(idp, pool)
