@@ -18,12 +18,11 @@ from schemathesis.specs.openapi.checks import (
     positive_data_acceptance,
     use_after_free,
 )
-from schemathesis.specs.openapi.operations import parse_operation_reference
 from sqlalchemy import Integer, text
 
 from tests.conftest import KEEP_TABLES
 from torium_api.extensions import db, limiter
-from torium_api.web import LINKS
+from torium_api.openapi import LINKS
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "8"))
 STATEFUL = os.environ.get("FUZZ_STATEFUL") == "1"
@@ -126,7 +125,7 @@ def linked_schema(app, fuzz_headers):
     return schema
 
 
-# The chains the spec's links are for: each must be followed, with a success, in a full run (`make fuzz`).
+# The chains the spec's links are for (openapi.LINKS): each must be followed, with a success, in a full run.
 CHAINS = {"POST /groups -> [200] ListMembers", "POST /groups -> [200] UpdateGroup", "POST /groups -> [200] CreateEvent",
           "POST /event -> [200] ListComments", "POST /event -> [200] PostComment", "POST /products -> [201] GetProduct",
           "POST /products -> [201] UpdateProduct", "POST /orders -> [202] GetOrder"}
@@ -167,14 +166,21 @@ def test_linked_workflows_keep_every_response_in_the_spec(app, linked_schema):
 def test_every_link_names_an_operation_and_parameters_it_has(app):
     """Checked in `make test` too: schemathesis only checks links when it builds the state machine."""
     spec = app.extensions["flask-smorest"]["apis"][""]["ext_obj"].spec.to_dict()
-    for (path, method, status), links in LINKS.items():
-        assert spec["paths"][path][method]["responses"][str(status)]["links"] == links
-        for name, link in links.items():
-            target_path, target_method = parse_operation_reference(link["operationRef"])
-            operation = spec["paths"][target_path][target_method]
-            parameters = spec["paths"][target_path].get("parameters", []) + operation.get("parameters", [])
-            declared = {f"{p['in']}.{p['name']}" for p in parameters}
-            assert set(link.get("parameters", {})) <= declared, name
-            body = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
-            fields = spec["components"]["schemas"][body["$ref"].rsplit("/", 1)[1]]["properties"] if body else {}
-            assert set(link.get("requestBody", {})) <= set(fields), name
+    operations = {op["operationId"]: (path, method) for path, ops in spec["paths"].items()
+                  for method, op in ops.items() if method != "parameters"}
+    for (path, method), by_status in LINKS.items():
+        for status, links in by_status.items():
+            assert spec["paths"][path][method]["responses"][str(status)]["links"] == links
+            for name, link in links.items():
+                _check_link(spec, operations, name, link)
+
+
+def _check_link(spec, operations, name, link):
+    target_path, target_method = operations[link["operationId"]]
+    operation = spec["paths"][target_path][target_method]
+    parameters = spec["paths"][target_path].get("parameters", []) + operation.get("parameters", [])
+    declared = {f"{p['in']}.{p['name']}" for p in parameters}
+    assert set(link.get("parameters", {})) <= declared, name
+    body = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
+    fields = spec["components"]["schemas"][body["$ref"].rsplit("/", 1)[1]]["properties"] if body else {}
+    assert set(link.get("requestBody", {})) <= set(fields), name

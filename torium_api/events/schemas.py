@@ -95,7 +95,14 @@ class PeriodField(ma.fields.Field):
             raise ma.ValidationError("Must be one of: 1 day, 1 week, 1 month.") from None
 
 
+EVENT_EXAMPLE = {"name": "Chess tournament", "description": "Bring your own clock",
+                 "event_timestamp": "2031-02-01 18:30:00.00", "is_budget": True, "budget": "150",
+                 "reminder": "once", "schedule_period": "1 day", "users": [34, 56]}
+
+
 class EventCreateSchema(StrictSchema):
+    EXAMPLE = EVENT_EXAMPLE
+
     name = ma.fields.String(required=True, validate=validate.Length(min=1, max=500))
     description = ma.fields.String(required=True, validate=validate.Length(max=500))
     event_timestamp = AppTimestamp(required=True, metadata={
@@ -121,15 +128,21 @@ class EventCreateSchema(StrictSchema):
 
 
 class EventUpdateSchema(EventCreateSchema):
+    EXAMPLE = {"id": 78, **EVENT_EXAMPLE, "group_id": 12}
+
     id = FlexibleInteger(required=True)
     group_id = FlexibleInteger(metadata={"description": "Must be the event's group (events do not move)"})
 
 
 class EventIdSchema(StrictSchema):
+    EXAMPLE = {"id": 78}
+
     id = FlexibleInteger(required=True)
 
 
 class NotifySchema(StrictSchema):
+    EXAMPLE = {"event_id": 78}
+
     event_id = FlexibleInteger(required=True)
 
 
@@ -164,11 +177,15 @@ class EventSchema(ma.Schema):
 
 
 class CommentCreateSchema(StrictSchema):
+    EXAMPLE = {"event_id": 78, "comment": "I'll bring snacks"}
+
     event_id = FlexibleInteger(required=True)
     comment = ma.fields.String(required=True, validate=validate.Length(min=1, max=500))
 
 
 class CommentUpdateSchema(StrictSchema):
+    EXAMPLE = {"id": 90, "comment": "I'll bring snacks and tea"}
+
     id = FlexibleInteger(required=True)
     comment = ma.fields.String(required=True, validate=validate.Length(min=1, max=500))
 

@@ -21,6 +21,7 @@ from torium_api.groups.schemas import (
 )
 
 PAGE = {"page_size": 100, "max_page_size": 500}
+NOT_A_MEMBER = "No such group, or the caller is not in it"
 
 
 @blp.route("/groups")
@@ -35,6 +36,7 @@ class Groups(MethodView):
 
     @blp.arguments(GroupCreateSchema)
     @blp.response(200, GroupCreatedSchema)
+    @blp.alt_response(429, description="Too many new groups today, or too many groups owned")
     def post(self, data):
         """Create a group; the caller becomes its admin"""
         with transaction():
@@ -43,6 +45,8 @@ class Groups(MethodView):
 
     @blp.arguments(GroupUpdateSchema)
     @blp.response(200)
+    @blp.alt_response(403, description="Not the group's admin (or admin_id is not the caller)")
+    @blp.alt_response(404, description=NOT_A_MEMBER)
     def put(self, data):
         """Rename or re-describe a group (admins)"""
         with transaction():
@@ -51,6 +55,8 @@ class Groups(MethodView):
 
     @blp.arguments(GroupDeleteSchema)
     @blp.response(200)
+    @blp.alt_response(403, description="Not the group's admin")
+    @blp.alt_response(404, description=NOT_A_MEMBER)
     def delete(self, data):
         """Delete a group and everything in it (admins)"""
         with transaction():
@@ -80,6 +86,7 @@ class Members(MethodView):
     @blp.arguments(GroupHeadersSchema, location="headers")
     @blp.response(200, MemberSchema(many=True))
     @blp.paginate(**PAGE)
+    @blp.alt_response(404, description=NOT_A_MEMBER)
     def get(self, headers, pagination_parameters):
         """The group's other members (members only)"""
         page = pagination_parameters
@@ -89,6 +96,11 @@ class Members(MethodView):
 
     @blp.arguments(TargetHeadersSchema, location="headers")
     @blp.response(200)
+    @blp.alt_response(403, description="Not an admin or moderator of the group")
+    @blp.alt_response(404, description=NOT_A_MEMBER + "; or no such user")
+    @blp.alt_response(409, description="Already a member, already invited, or the group is full")
+    @blp.alt_response(429, description="Too many invitations today")
+    @blp.doc(operationId="inviteMember")
     def post(self, headers):
         """Invite the user named by trm-user-id (admins and moderators)"""
         with transaction():
@@ -96,6 +108,10 @@ class Members(MethodView):
 
     @blp.arguments(TargetHeadersSchema, location="headers")
     @blp.response(200)
+    @blp.alt_response(403, description="Moderators remove standard members only; others remove only themselves")
+    @blp.alt_response(404, description=NOT_A_MEMBER + "; or that user is not in it")
+    @blp.alt_response(409, description="The last admin cannot leave or be removed")
+    @blp.doc(operationId="removeMember")
     def delete(self, headers):
         """Remove the member named by trm-user-id, or leave when it is the caller"""
         with transaction():
@@ -107,6 +123,8 @@ class InvitationAnswer(MethodView):
     @blp.arguments(GroupHeadersSchema, location="headers")
     @blp.arguments(AnswerSchema)
     @blp.response(200)
+    @blp.alt_response(404, description="No pending invitation to this group")
+    @blp.doc(operationId="answerInvitation")
     def patch(self, headers, data):
         """Accept (`confirmed`) or reject (`rejected`) the caller's invitation to the group"""
         with transaction():
@@ -118,6 +136,9 @@ class MemberRole(MethodView):
     @blp.arguments(GroupHeadersSchema, location="headers")
     @blp.arguments(RoleUpdateSchema)
     @blp.response(200)
+    @blp.alt_response(403, description="Not the group's admin")
+    @blp.alt_response(404, description=NOT_A_MEMBER + "; or that user is not in it")
+    @blp.alt_response(409, description="The group's last admin cannot step down")
     def patch(self, headers, data):
         """Set a member's role (admins); a group always keeps an admin"""
         with transaction():
