@@ -133,6 +133,9 @@ def test_every_response_documents_its_headers():
         if any(p.get("name") == "Idempotency-Key" for p in operation.get("parameters", [])):
             success = next(r for s, r in responses.items() if s.startswith("2"))
             assert "Idempotent-Replayed" in success["headers"], key
+    conditional = {key for key, op in OPERATIONS.items() if "304" in op["responses"]}
+    assert conditional == {"GET /groups", "GET /event", "GET /group/members", "GET /groups/invitation",
+                           "GET /event/comment", "GET /products"}
     located = {key for key, op in OPERATIONS.items() for r in op["responses"].values()
                if "Location" in _resolve(r).get("headers", {})}
     assert located == {"POST /products", "POST /orders"}

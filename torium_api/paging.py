@@ -6,19 +6,31 @@
   ``next_cursor`` the client passes back as ``cursor``; a page costs the same at row 100 or 100,000.
   A view declares one with ``@blp.cursor_page(ItemSchema)`` (``web.Blueprint``) and its query
   arguments with ``cursor_field()`` and ``limit_field()``.
+
+Both answer conditional GETs (``@blp.conditional``, ``web.Blueprint``) from a **digest of the page computed in
+PostgreSQL**: md5 over the page's rows as text, in the page's order, run on the very statement that reads the
+page. While ``web`` revalidates a request (``revalidating``), a pager first reads only that digest when the client
+sent If-None-Match, and raises ``NotModified`` instead of reading a page the client already holds; otherwise it
+reads the page and its digest in one statement. The view's own checks (membership, ...) run before either.
 """
 
 import base64
 import binascii
 import json
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import marshmallow as ma
-from sqlalchemy import Select, bindparam, func, select, tuple_
+from sqlalchemy import Select, Text, bindparam, cast, func, inspect, literal, select, tuple_
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
+from torium_api import clock
 from torium_api.errors import Invalid
 from torium_api.extensions import db
 from torium_api.fields import MAX_ID, FullMatch
@@ -29,12 +41,20 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # PostgreSQL text holds neither
 
 # --- offset pages (the contract's lists) --------------------------------------------------------
 
-def paged(query: Select) -> Select:
+def paged(query: Select, digest_also: Callable[[Select], list] | None = None) -> Select:
     """``query`` ready for ``offset_page``: its total row count as a last column (``count(*) OVER ()``, computed
     before LIMIT) and LIMIT/OFFSET as parameters. Build it once, at import: list queries run on every request,
-    and a statement built per call costs SQLAlchemy more time than PostgreSQL takes to run it."""
-    return (query.add_columns(func.count().over().label("rows_in_all_pages"))
-            .limit(bindparam("page_limit")).offset(bindparam("page_offset")))
+    and a statement built per call costs SQLAlchemy more time than PostgreSQL takes to run it.
+
+    ``digest_also(page)`` adds to a row's digest what shapes its rendering besides its columns (expressions over
+    the page subquery's columns, e.g. rows of another table; ``:digest_now`` is the time)."""
+    statement = (query.add_columns(func.count().over().label("rows_in_all_pages"))
+                 .limit(bindparam("page_limit")).offset(bindparam("page_offset")))
+    page = statement.subquery("page")
+    text = _row_text(page, list(page.c), digest_also(page) if digest_also else [])
+    _DIGESTED[id(statement)] = (statement, select(func.md5(func.string_agg(text, "|"))),
+                                select(*page.c, func.md5(func.string_agg(text, "|").over())))
+    return statement
 
 
 def offset_page(query: Select, page: int, page_size: int, **params) -> tuple[list, int]:
@@ -42,9 +62,20 @@ def offset_page(query: Select, page: int, page_size: int, **params) -> tuple[lis
 
     Only a page past the end, which has no row to carry the total, costs a second (count) query.
     """
-    rows = db.session.execute(query, {**params, "page_limit": page_size, "page_offset": (page - 1) * page_size}).all()
+    params = {**params, "page_limit": page_size, "page_offset": (page - 1) * page_size}
+    check = _REVALIDATION.get()
+    if check is None:
+        rows, bookkeeping = db.session.execute(query, params).all(), 1
+    else:
+        _, digest_only, with_digest = _DIGESTED[id(query)]
+        params["digest_now"], shape = clock.now(), f"offset {params['page_offset']} limit {page_size}"
+        empty_past_the_end = page > 1  # a page with no row carries no total: not revalidated
+        if check.held is not None:
+            check.unchanged(db.session.scalar(digest_only, params), shape, empty_past_the_end)
+        rows, bookkeeping = db.session.execute(with_digest, params).all(), 2
+        check.found(rows[0][-1] if rows else None, shape, empty_past_the_end)
     if rows:
-        return [row[:-1] for row in rows], rows[0][-1]
+        return [row[:-bookkeeping] for row in rows], rows[0][-bookkeeping]
     if page == 1:
         return [], 0
     everything = query.limit(None).offset(None).order_by(None).subquery()
@@ -143,10 +174,101 @@ def keyset_page(query: Select, listing: str, cursor: str | None, limit: int, *, 
         last = (last_id,) if sort_column is None else (value, last_id)
         query = query.where(tuple_(*keys) > tuple_(*last) if ascending else tuple_(*keys) < tuple_(*last))
     query = query.order_by(*(key.asc() if ascending else key.desc() for key in keys)).limit(limit + 1)
-    rows = (db.session.execute(query) if tuples else db.session.scalars(query)).all()
+    check = _REVALIDATION.get()
+    if check is None:
+        rows = (db.session.execute(query) if tuples else db.session.scalars(query)).all()
+    else:
+        rows = _keyset_rows_and_digest(query, keys, ascending, tuples, check, f"cursor {cursor} limit {limit}")
     page = list(rows[:limit])
     if len(rows) <= limit:
         return CursorPage(page, None)
     last_row = page[-1]
     last_value = None if sort_column is None else getattr(last_row, sort_column.key)
     return CursorPage(page, encode(listing, last_value, last_row[0] if tuples else last_row.id))
+
+
+# --- conditional GETs: the digest of a page -----------------------------------------------------------
+
+class NotModified(Exception):
+    """Raised by a pager instead of reading the page a conditional GET's client already holds."""
+
+    def __init__(self, digest: str):
+        super().__init__(digest)
+        self.digest = digest
+
+
+@dataclass
+class Revalidation:
+    """A conditional GET in progress (``web.Blueprint.conditional``). ``held(digest)`` says whether the client's
+    If-None-Match names the page with that digest (None: it sent none); ``digest`` is the page's, once read
+    (None when no digest stands for it)."""
+
+    held: Callable[[str], bool] | None
+    digest: str | None = None
+
+    def unchanged(self, rows_md5: str | None, shape: str, empty_past_the_end: bool) -> None:
+        digest = _digest(rows_md5, shape, empty_past_the_end)
+        if digest is not None and self.held(digest):
+            raise NotModified(digest)
+
+    def found(self, rows_md5: str | None, shape: str, empty_past_the_end: bool) -> None:
+        self.digest = _digest(rows_md5, shape, empty_past_the_end)
+
+
+_REVALIDATION: ContextVar[Revalidation | None] = ContextVar("revalidation", default=None)
+# id(paged statement) -> (the statement, its digest alone, the statement with its digest as a last column)
+_DIGESTED: dict[int, tuple[Select, Select, Select]] = {}
+
+
+@contextmanager
+def revalidating(held: Callable[[str], bool] | None) -> Iterator[Revalidation]:
+    """Pages read inside answer for a conditional GET (see the module's docstring)."""
+    state = Revalidation(held)
+    token = _REVALIDATION.set(state)
+    try:
+        yield state
+    finally:
+        _REVALIDATION.reset(token)
+
+
+def _digest(rows_md5: str | None, shape: str, empty_past_the_end: bool) -> str | None:
+    if rows_md5 is None and empty_past_the_end:
+        return None  # its X-Pagination total comes from another query: no tag rather than a wrong one
+    return f"{rows_md5 or 'no rows'} {shape}"
+
+
+def _row_text(page, columns: list, also: list) -> ColumnElement:
+    """A page row (and what else shapes its rendering) as one text PostgreSQL writes unambiguously (a record)."""
+    return cast(tuple_(*columns, *also) if len(columns) + len(also) > 1 else columns[0], Text)
+
+
+def _keyset_rows_and_digest(query: Select, keys, ascending: bool, tuples: bool, check: Revalidation,
+                            shape: str) -> list:
+    """A keyset page's rows and digest in one statement (the rows re-selected from the page as a subquery, in
+    the page's order), after its digest alone when the client may hold it already."""
+    page = query.subquery("page")
+    order = [page.c[key.key].asc() if ascending else page.c[key.key].desc() for key in keys]
+    if tuples:
+        selected, columns = list(page.c), list(page.c)
+    else:
+        entity = query.column_descriptions[0]["entity"]
+        deferred = {prop.key for prop in inspect(entity).column_attrs if prop.deferred}
+        selected, columns = [aliased(entity, page)], [c for c in page.c if c.key not in deferred]
+    text = _row_text(page, columns, [])
+    if check.held is not None:
+        check.unchanged(db.session.scalar(select(func.md5(func.string_agg(text, aggregate_order_by(
+            literal("|"), *order))))), shape, False)
+    digest = func.md5(func.string_agg(text, "|").over(order_by=order, rows=(None, None)))
+    rows = db.session.execute(select(*selected, digest).order_by(*order)).all()
+    check.found(rows[0][-1] if rows else None, shape, False)
+    return [row[:-1] if tuples else row[0] for row in rows]
+
+
+def rows_digest(query: Select, order_by: Callable[[Select], list], **params) -> str:
+    """The digest of a list no pager reads (``@blp.conditional(digest=...)``): md5 over ``query``'s rows as
+    text, in ``order_by(rows)`` order (expressions over the rows as a subquery)."""
+    rows = query.subquery("rows")
+    text = _row_text(rows, list(rows.c), [])
+    rows_md5 = db.session.scalar(select(func.md5(func.string_agg(text, aggregate_order_by(
+        literal("|"), *order_by(rows))))), params)
+    return _digest(rows_md5, "all", False)

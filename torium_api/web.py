@@ -6,8 +6,10 @@ and wraps it as ``{"status": {"code": <HTTP status>, "message": "Success"}, "dat
 Errors get the matching envelope from ``errors.py``.
 """
 
+import hashlib
 import json
 import re
+from collections.abc import Callable
 from functools import wraps
 from http import HTTPStatus
 from itertools import accumulate
@@ -15,11 +17,11 @@ from itertools import accumulate
 import flask_smorest
 import flask_smorest.pagination
 import marshmallow as ma
-from flask import request
+from flask import current_app, request
 from flask_smorest.utils import unpack_tuple_response
 from webargs.flaskparser import FlaskParser
 
-from torium_api import errors, openapi
+from torium_api import errors, openapi, paging
 from torium_api.fields import RenderedList
 
 
@@ -184,6 +186,60 @@ class Blueprint(flask_smorest.Blueprint):
         if example is None and kwargs.get("location", "json") == "json":
             example = getattr(schema, "EXAMPLE", None)
         return super().arguments(schema, example=example, **kwargs)
+
+    def conditional(self, *, vary: Callable[[], str] | None = None, digest: Callable[[], str] | None = None):
+        """A conditional GET (put it above the view's other decorators): a 200 carries a weak ETag, and a request
+        whose If-None-Match names it is answered 304 with no body, without the page being rendered.
+
+        The tag is the digest PostgreSQL computes of the page the view reads (``paging``: on the page's own
+        statement, after the view's checks), or, for a list no pager reads, ``digest()``; plus ``vary()``, what
+        else shapes the rendering (e.g. the caller's time zone), and ``ETAG_VERSION``."""
+
+        def decorator(func):
+            @wraps(func)
+            def wrapper(*args, **kw):
+                held = request.if_none_match
+                varied = f"{ETAG_VERSION} {vary() if vary else ''}"
+
+                def holds(page_digest: str) -> bool:
+                    return held.contains_weak(_weak_tag(varied, page_digest))
+
+                if digest is not None:
+                    page_digest = digest()
+                    if held and holds(page_digest):
+                        return _not_modified(_weak_tag(varied, page_digest))
+                    response = func(*args, **kw)
+                else:
+                    try:
+                        with paging.revalidating(holds if held else None) as state:
+                            response = func(*args, **kw)
+                    except paging.NotModified as unchanged:
+                        return _not_modified(_weak_tag(varied, unchanged.digest))
+                    page_digest = state.digest
+                if page_digest is not None and response.status_code == 200:
+                    response.set_etag(_weak_tag(varied, page_digest), weak=True)
+                return response
+
+            return self.alt_response(304, description="Not Modified: the If-None-Match tag is current (no body)")(
+                wrapper)
+
+        return decorator
+
+
+# Part of every list's ETag: bump it when a list renders differently from the same rows (a field added, a format
+# changed), so that no client keeps a page in the old shape.
+ETAG_VERSION = "1"
+
+
+def _weak_tag(varied: str, page_digest: str) -> str:
+    """The opaque value of a list's weak ETag (werkzeug adds W/ and the quotes)."""
+    return hashlib.blake2b(f"{varied} {page_digest}".encode(), digest_size=16).hexdigest()
+
+
+def _not_modified(tag: str):
+    response = current_app.response_class(status=304)
+    response.set_etag(tag, weak=True)
+    return response
 
 
 class Api(flask_smorest.Api):

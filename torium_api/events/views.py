@@ -28,6 +28,7 @@ NO_EVENT = "No such event, or the caller is not in its group"
 
 @blp.route("/event")
 class Events(MethodView):
+    @blp.conditional(vary=lambda: services.calendar_zone(current_actor()))
     @blp.arguments(EventsHeadersSchema, location="headers")
     @blp.response(200, EventSchema(many=True))
     @blp.paginate(**PAGE)
@@ -89,6 +90,7 @@ class NotifyAll(MethodView):
 
 @blp.route("/event/comment")
 class Comments(MethodView):
+    @blp.conditional()
     @blp.arguments(CommentHeadersSchema, location="headers")
     @blp.response(200, CommentSchema(many=True))
     @blp.paginate(**PAGE)

@@ -26,6 +26,7 @@ NOT_A_MEMBER = "No such group, or the caller is not in it"
 
 @blp.route("/groups")
 class Groups(MethodView):
+    @blp.conditional()
     @blp.response(200, GroupSchema(many=True))
     @blp.paginate(**PAGE)
     def get(self, pagination_parameters):
@@ -65,6 +66,7 @@ class Groups(MethodView):
 
 @blp.route("/groups/invitation")
 class Invitations(MethodView):
+    @blp.conditional(digest=lambda: services.invitations_digest(current_actor()))
     @blp.response(200, InvitationSchema(many=True))
     def get(self):
         """The caller's pending invitations, newest first"""
@@ -83,6 +85,7 @@ class InvitationCount(MethodView):
 class Members(MethodView):
     trm_user_id_target_methods = ("POST", "DELETE")  # there trm-user-id names the member, not the caller
 
+    @blp.conditional()
     @blp.arguments(GroupHeadersSchema, location="headers")
     @blp.response(200, MemberSchema(many=True))
     @blp.paginate(**PAGE)

@@ -30,6 +30,7 @@ def _with_etag(product):
 
 @blp.route("/products")
 class Products(MethodView):
+    @blp.conditional()
     @blp.arguments(ProductQueryArgsSchema, location="query")
     @blp.cursor_page(ProductSchema, description="Pass as `cursor` for the next page; null at the end")
     @blp.alt_response(403, description="include_inactive: sellers and admins only")

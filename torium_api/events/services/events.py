@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import Select, bindparam, case
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from torium_api import clock, queues, quotas
 from torium_api.actor import Actor
@@ -129,9 +130,19 @@ def _mine(*where) -> Select:
             .where(EventMember.user_id == bindparam("actor"), *where))
 
 
+def _rendered_besides_the_row(page) -> list:
+    """What an events page renders besides its rows' columns, for its ETag digest: each event's members (ids and
+    e-mails, in their order) and whether it is upcoming."""
+    members = (db.select(db.func.json_agg(aggregate_order_by(db.func.json_build_array(User.id, User.email),
+                                                               EventMember.id)))
+               .join(User, User.id == EventMember.user_id).where(EventMember.event_id == page.c.id)
+               .scalar_subquery())
+    return [members, page.c.starts_at >= bindparam("now")]
+
+
 _IN_GROUP = EventMember.group_id == bindparam("group_id")
-_MY_EVENTS = paged(_mine().order_by(*_UPCOMING_FIRST))
-_MY_EVENTS_IN_GROUP = paged(_mine(_IN_GROUP).order_by(*_UPCOMING_FIRST))
+_MY_EVENTS = paged(_mine().order_by(*_UPCOMING_FIRST), digest_also=_rendered_besides_the_row)
+_MY_EVENTS_IN_GROUP = paged(_mine(_IN_GROUP).order_by(*_UPCOMING_FIRST), digest_also=_rendered_besides_the_row)
 _MY_UPCOMING = db.select(db.func.count()).select_from(_mine(_UPCOMING).subquery())
 _MY_UPCOMING_IN_GROUP = db.select(db.func.count()).select_from(_mine(_UPCOMING, _IN_GROUP).subquery())
 UNPAGED_MIN, UNPAGED_MAX = 100, 500
@@ -165,6 +176,11 @@ def list_events(actor: Actor, group_id: int | None, page: int, page_size: int | 
         "schedule_period": period.legacy, "users": members.get(event_id, []), "status": role.value,
     } for event_id, name, description, in_group, group_name, starts_at, is_budget, budget, reminder, period, role
         in rows], total, page_size
+
+
+def calendar_zone(actor: Actor) -> str:
+    """The zone ``list_events`` shows times in (part of its ETag)."""
+    return user_services.zone_of(actor.user).key
 
 
 def _members_of(event_ids: list[int]) -> dict[int, list[dict]]:
