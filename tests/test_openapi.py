@@ -11,10 +11,13 @@ import flask
 import marshmallow as ma
 import pytest
 from flask.views import MethodView
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import OpenAPIV30SpecValidator
 
 from torium_api import web
+from torium_api.events.schemas import BUDGET_PATTERN, EventCreateSchema
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = json.loads((ROOT / "api-schema.json").read_text())
@@ -190,6 +193,14 @@ def test_every_example_is_a_body_the_api_accepts():
     assert len(examples) >= 14
     for cls, example in examples.items():
         cls().load(example)
+
+
+@settings(max_examples=200, deadline=None, database=None, derandomize=True)
+@given(st.from_regex(BUDGET_PATTERN, fullmatch=True))
+def test_a_budget_the_spec_admits_is_one_the_api_accepts(text):
+    """The spec's constraints are the API's (schemathesis: no "schema validation mismatch" from budgets)."""
+    loaded = EventCreateSchema().load({**EventCreateSchema.EXAMPLE, "budget": text, "is_budget": text != ""})
+    assert (loaded["budget"] is None) == (text == "")
 
 
 def test_every_envelope_requires_status():
