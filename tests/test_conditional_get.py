@@ -69,7 +69,7 @@ def test_a_304_costs_fewer_queries_than_the_200_and_reads_no_page(app, client, w
         assert _get(client, world, path, etag).status_code == 304
     assert len(revalidated) <= len(full), (full, revalidated)
     digests = [sql for sql in revalidated if "md5(" in sql]
-    assert len(digests) == 1 and digests[0].startswith("SELECT md5(")  # the digest alone, not the page with it
+    assert len(digests) == 1 and "row_number()" not in digests[0]  # the digest alone, not the page with it
 
 
 def test_the_apps_lists_cost_one_query_after_the_user_when_unchanged(app, client, world):

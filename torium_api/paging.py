@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import marshmallow as ma
-from sqlalchemy import Select, Text, bindparam, cast, func, inspect, literal, select, tuple_
+from sqlalchemy import Select, Text, bindparam, case, cast, func, inspect, literal, select, tuple_
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
@@ -46,14 +46,13 @@ def paged(query: Select, digest_also: Callable[[Select], list] | None = None) ->
     before LIMIT) and LIMIT/OFFSET as parameters. Build it once, at import: list queries run on every request,
     and a statement built per call costs SQLAlchemy more time than PostgreSQL takes to run it.
 
-    ``digest_also(page)`` adds to a row's digest what shapes its rendering besides its columns (expressions over
-    the page subquery's columns, e.g. rows of another table; ``:digest_now`` is the time)."""
+    ``digest_also(page)``: what else shapes the page's rendering, for its ETag digest (scalar subqueries over
+    the page's rows, each in a stated order, e.g. rows of another table; ``:digest_now`` is the time)."""
     statement = (query.add_columns(func.count().over().label("rows_in_all_pages"))
                  .limit(bindparam("page_limit")).offset(bindparam("page_offset")))
-    page = statement.subquery("page")
-    text = _row_text(page, list(page.c), digest_also(page) if digest_also else [])
-    _DIGESTED[id(statement)] = (statement, select(func.md5(func.string_agg(text, "|"))),
-                                select(*page.c, func.md5(func.string_agg(text, "|").over())))
+    page = statement.cte("page")
+    extras = digest_also(page) if digest_also else []
+    _DIGESTED[id(statement)] = (statement, *_digest_statements(page, list(page.c), list(page.c), extras, []))
     return statement
 
 
@@ -71,9 +70,9 @@ def offset_page(query: Select, page: int, page_size: int, **params) -> tuple[lis
         params["digest_now"], shape = clock.now(), f"offset {params['page_offset']} limit {page_size}"
         empty_past_the_end = page > 1  # a page with no row carries no total: not revalidated
         if check.held is not None:
-            check.unchanged(db.session.scalar(digest_only, params), shape, empty_past_the_end)
+            check.unchanged(*db.session.execute(digest_only, params).one(), shape, empty_past_the_end)
         rows, bookkeeping = db.session.execute(with_digest, params).all(), 2
-        check.found(rows[0][-1] if rows else None, shape, empty_past_the_end)
+        check.found(rows, shape, empty_past_the_end)
     if rows:
         return [row[:-bookkeeping] for row in rows], rows[0][-bookkeeping]
     if page == 1:
@@ -206,13 +205,13 @@ class Revalidation:
     held: Callable[[str], bool] | None
     digest: str | None = None
 
-    def unchanged(self, rows_md5: str | None, shape: str, empty_past_the_end: bool) -> None:
-        digest = _digest(rows_md5, shape, empty_past_the_end)
+    def unchanged(self, rows_md5: str, rows: int, shape: str, empty_past_the_end: bool) -> None:
+        digest = _digest(rows_md5, rows, shape, empty_past_the_end)
         if digest is not None and self.held(digest):
             raise NotModified(digest)
 
-    def found(self, rows_md5: str | None, shape: str, empty_past_the_end: bool) -> None:
-        self.digest = _digest(rows_md5, shape, empty_past_the_end)
+    def found(self, rows: list, shape: str, empty_past_the_end: bool) -> None:
+        self.digest = _digest(rows[0][-1] if rows else None, len(rows), shape, empty_past_the_end)
 
 
 _REVALIDATION: ContextVar[Revalidation | None] = ContextVar("revalidation", default=None)
@@ -231,15 +230,28 @@ def revalidating(held: Callable[[str], bool] | None) -> Iterator[Revalidation]:
         _REVALIDATION.reset(token)
 
 
-def _digest(rows_md5: str | None, shape: str, empty_past_the_end: bool) -> str | None:
-    if rows_md5 is None and empty_past_the_end:
-        return None  # its X-Pagination total comes from another query: no tag rather than a wrong one
-    return f"{rows_md5 or 'no rows'} {shape}"
+def _digest(rows_md5: str | None, rows: int, shape: str, empty_past_the_end: bool) -> str | None:
+    if rows == 0:  # its X-Pagination total (past the end) comes from another query: no tag rather than a wrong one
+        return None if empty_past_the_end else f"no rows {shape}"
+    return f"{rows_md5} {shape}"
 
 
-def _row_text(page, columns: list, also: list) -> ColumnElement:
-    """A page row (and what else shapes its rendering) as one text PostgreSQL writes unambiguously (a record)."""
-    return cast(tuple_(*columns, *also) if len(columns) + len(also) > 1 else columns[0], Text)
+def _digest_statements(page, columns: list, selected: list, extras: list, order: list) -> tuple[Select, Select]:
+    """The page's digest and row count alone, and the page's rows (``selected``) with the digest as a last column.
+
+    The digest is md5 over the page's ``columns`` as text (a record: written unambiguously), row after row in
+    ``order`` (none: the page's own), and ``extras``; PostgreSQL computes it once (on the first row only), with
+    the page read once (``page`` is a subquery or CTE of the page's statement)."""
+    text = cast(tuple_(*columns) if len(columns) > 1 else columns[0], Text)
+
+    def md5(rows_text):
+        return func.md5(cast(func.json_build_array(rows_text, *extras), Text))
+
+    alone = func.string_agg(text, aggregate_order_by(literal("|"), *order) if order else literal("|"))
+    window = func.string_agg(text, literal("|")).over(order_by=order or None, rows=(None, None) if order else None)
+    first = func.row_number().over(order_by=order or None) == 1
+    return (select(md5(alone), func.count()).select_from(page),
+            select(*selected, case((first, md5(window)))).select_from(page).order_by(*order))
 
 
 def _keyset_rows_and_digest(query: Select, keys, ascending: bool, tuples: bool, check: Revalidation,
@@ -254,13 +266,11 @@ def _keyset_rows_and_digest(query: Select, keys, ascending: bool, tuples: bool, 
         entity = query.column_descriptions[0]["entity"]
         deferred = {prop.key for prop in inspect(entity).column_attrs if prop.deferred}
         selected, columns = [aliased(entity, page)], [c for c in page.c if c.key not in deferred]
-    text = _row_text(page, columns, [])
+    digest_only, with_digest = _digest_statements(page, columns, selected, [], order)
     if check.held is not None:
-        check.unchanged(db.session.scalar(select(func.md5(func.string_agg(text, aggregate_order_by(
-            literal("|"), *order))))), shape, False)
-    digest = func.md5(func.string_agg(text, "|").over(order_by=order, rows=(None, None)))
-    rows = db.session.execute(select(*selected, digest).order_by(*order)).all()
-    check.found(rows[0][-1] if rows else None, shape, False)
+        check.unchanged(*db.session.execute(digest_only).one(), shape, False)
+    rows = db.session.execute(with_digest).all()
+    check.found(rows, shape, False)
     return [row[:-1] if tuples else row[0] for row in rows]
 
 
@@ -268,7 +278,5 @@ def rows_digest(query: Select, order_by: Callable[[Select], list], **params) -> 
     """The digest of a list no pager reads (``@blp.conditional(digest=...)``): md5 over ``query``'s rows as
     text, in ``order_by(rows)`` order (expressions over the rows as a subquery)."""
     rows = query.subquery("rows")
-    text = _row_text(rows, list(rows.c), [])
-    rows_md5 = db.session.scalar(select(func.md5(func.string_agg(text, aggregate_order_by(
-        literal("|"), *order_by(rows))))), params)
-    return _digest(rows_md5, "all", False)
+    digest_only, _ = _digest_statements(rows, list(rows.c), [], [], order_by(rows))
+    return _digest(*db.session.execute(digest_only, params).one(), "all", False)

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import BigInteger, Text, bindparam, case, literal
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.sql.elements import ColumnElement
 
 from torium_api import clock, queues, quotas
@@ -55,12 +56,18 @@ def age_sql(created_at, now) -> ColumnElement:
                 else_=literal("0s ago"))
 
 
+def _ages(page):
+    """The page's comments' ages as the list shows them, for its ETag digest: the page changes as time passes."""
+    age = db.func.json_build_array(page.c.id, age_sql(page.c.created_at, bindparam("digest_now")))
+    return db.select(db.func.json_agg(aggregate_order_by(age, page.c.id))).scalar_subquery()
+
+
 _COMMENTS = paged(db.select(EventComment.id, EventComment.event_id, EventComment.user_id, User.email,
                             EventComment.comment, EventComment.created_at)
                   .join(User, User.id == EventComment.user_id)
                   .where(EventComment.event_id == bindparam("event_id"))
                   .order_by(EventComment.created_at.desc(), EventComment.id.desc()),
-                  digest_also=lambda page: [age_sql(page.c.created_at, bindparam("digest_now"))])
+                  digest_also=lambda page: [_ages(page)])
 
 
 def list_comments(actor: Actor, event_id: int, page: int = 1, page_size: int = 100) -> tuple[list[dict], int]:

@@ -130,19 +130,24 @@ def _mine(*where) -> Select:
             .where(EventMember.user_id == bindparam("actor"), *where))
 
 
-def _rendered_besides_the_row(page) -> list:
-    """What an events page renders besides its rows' columns, for its ETag digest: each event's members (ids and
-    e-mails, in their order) and whether it is upcoming."""
-    members = (db.select(db.func.json_agg(aggregate_order_by(db.func.json_build_array(User.id, User.email),
-                                                               EventMember.id)))
-               .join(User, User.id == EventMember.user_id).where(EventMember.event_id == page.c.id)
-               .scalar_subquery())
-    return [members, page.c.starts_at >= bindparam("now")]
+def _rendered_besides_the_rows(page) -> list:
+    """What an events page renders besides its rows, for its ETag digest (paging.paged): its events' members in
+    their order, their e-mails, and which of its events are upcoming."""
+    in_page = EventMember.event_id.in_(db.select(page.c.id))
+    members = db.select(_texts((EventMember.event_id, EventMember.user_id), EventMember.event_id, EventMember.id))
+    emails = db.select(_texts((User.id, User.email), User.id)).where(
+        User.id.in_(db.select(EventMember.user_id).where(in_page)))
+    upcoming = db.select(_texts((page.c.id,), page.c.id)).where(page.c.starts_at >= bindparam("now"))
+    return [members.where(in_page).scalar_subquery(), emails.scalar_subquery(), upcoming.scalar_subquery()]
+
+
+def _texts(columns: tuple, *order):
+    return db.func.string_agg(db.cast(db.tuple_(*columns), db.Text), aggregate_order_by(db.literal(","), *order))
 
 
 _IN_GROUP = EventMember.group_id == bindparam("group_id")
-_MY_EVENTS = paged(_mine().order_by(*_UPCOMING_FIRST), digest_also=_rendered_besides_the_row)
-_MY_EVENTS_IN_GROUP = paged(_mine(_IN_GROUP).order_by(*_UPCOMING_FIRST), digest_also=_rendered_besides_the_row)
+_MY_EVENTS = paged(_mine().order_by(*_UPCOMING_FIRST), digest_also=_rendered_besides_the_rows)
+_MY_EVENTS_IN_GROUP = paged(_mine(_IN_GROUP).order_by(*_UPCOMING_FIRST), digest_also=_rendered_besides_the_rows)
 _MY_UPCOMING = db.select(db.func.count()).select_from(_mine(_UPCOMING).subquery())
 _MY_UPCOMING_IN_GROUP = db.select(db.func.count()).select_from(_mine(_UPCOMING, _IN_GROUP).subquery())
 UNPAGED_MIN, UNPAGED_MAX = 100, 500
