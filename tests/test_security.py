@@ -48,6 +48,7 @@ ROUTES = {
     ("GET", "/health"): (PUBLIC, "-"),
     ("GET", "/openapi.json"): (PUBLIC, "-"),
     ("GET", "/docs"): (PUBLIC, "-"),
+    ("GET", "/docs/static/<name>"): (PUBLIC, "-"),  # Swagger UI's files (openapi.swagger_ui_assets)
     ("GET", "/organizations"): (USER, "reference data"),
     ("GET", "/users"): (USER, OWN),
     ("PATCH", "/users/preferences"): (USER, OWN),

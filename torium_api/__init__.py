@@ -32,6 +32,7 @@ def create_app(config: dict | None = None) -> Flask:
         health,
         idempotency,  # noqa: F401 (its model)
         logs,
+        openapi,
         workers,
     )
     from torium_api.accounts import blp as accounts_blp
@@ -58,6 +59,7 @@ def create_app(config: dict | None = None) -> Flask:
     limiter.init_app(app)
     logs.init_app(app)
     api = Api(app)  # also registers the error handlers (errors.py via web.Api)
+    app.register_blueprint(openapi.swagger_ui_assets())  # /docs/static/: Swagger UI's files, for /docs
     app.before_request(reject_nul_characters)
     auth.init_app(app, load_user=load_user, roles=effective_roles)
     blueprints = (health.blp, organizations_blp, users_blp, groups_blp, events_blp, products_blp, accounts_blp,

@@ -23,7 +23,7 @@ from torium_api.errors import Forbidden, ServiceUnavailable
 log = logging.getLogger(__name__)
 
 PUBLIC_ENDPOINTS = frozenset({
-    "health.Health", "api-docs.openapi_json", "api-docs.openapi_swagger_ui",
+    "health.Health", "api-docs.openapi_json", "api-docs.openapi_swagger_ui", "swagger-ui.static",
     # The payment provider's webhook: no user and no token. It is authenticated by its HMAC signature instead
     # (payments/signature.py, checked before anything else of the request is read).
     "payments.PaymentWebhook",

@@ -209,8 +209,14 @@ def load_config(environ: Mapping[str, str] | None = None, instance_path: Path | 
         "OPENAPI_URL_PREFIX": "/",
         "OPENAPI_JSON_PATH": "openapi.json",
         "OPENAPI_SWAGGER_UI_PATH": "/docs",
-        "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        # Swagger UI's own files, served by the app from the pinned swagger-ui-bundle package (no CDN): see
+        # openapi.swagger_ui_assets. flask-smorest appends the file names, hence the final slash.
+        "OPENAPI_SWAGGER_UI_URL": "/docs/static/",
         "API_SPEC_OPTIONS": {
+            "info": {"description": "The Torium app's API (the Flutter client's contract routes) and the shop's. "
+                                    "Every body is an envelope: {status: {code, message}, data}."},
+            "servers": [{"url": "http://127.0.0.1:5000", "description": "Local: make run"},
+                        {"url": "https://api.torium.example", "description": "Production"}],
             "components": {
                 "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
             },

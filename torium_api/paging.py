@@ -6,19 +6,31 @@
   ``next_cursor`` the client passes back as ``cursor``; a page costs the same at row 100 or 100,000.
   A view declares one with ``@blp.cursor_page(ItemSchema)`` (``web.Blueprint``) and its query
   arguments with ``cursor_field()`` and ``limit_field()``.
+
+Both answer conditional GETs (``@blp.conditional``, ``web.Blueprint``) from a **digest of the page computed in
+PostgreSQL**: md5 over the page's rows as text, in the page's order, run on the very statement that reads the
+page. While ``web`` revalidates a request (``revalidating``), a pager first reads only that digest when the client
+sent If-None-Match, and raises ``NotModified`` instead of reading a page the client already holds; otherwise it
+reads the page and its digest in one statement. The view's own checks (membership, ...) run before either.
 """
 
 import base64
 import binascii
 import json
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import marshmallow as ma
-from sqlalchemy import Select, bindparam, func, select, tuple_
+from sqlalchemy import Select, Text, bindparam, case, cast, func, inspect, literal, select, tuple_
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
+from torium_api import clock
 from torium_api.errors import Invalid
 from torium_api.extensions import db
 from torium_api.fields import MAX_ID, FullMatch
@@ -29,12 +41,19 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # PostgreSQL text holds neither
 
 # --- offset pages (the contract's lists) --------------------------------------------------------
 
-def paged(query: Select) -> Select:
+def paged(query: Select, digest_also: Callable[[Select], list] | None = None) -> Select:
     """``query`` ready for ``offset_page``: its total row count as a last column (``count(*) OVER ()``, computed
     before LIMIT) and LIMIT/OFFSET as parameters. Build it once, at import: list queries run on every request,
-    and a statement built per call costs SQLAlchemy more time than PostgreSQL takes to run it."""
-    return (query.add_columns(func.count().over().label("rows_in_all_pages"))
-            .limit(bindparam("page_limit")).offset(bindparam("page_offset")))
+    and a statement built per call costs SQLAlchemy more time than PostgreSQL takes to run it.
+
+    ``digest_also(page)``: what else shapes the page's rendering, for its ETag digest (scalar subqueries over
+    the page's rows, each in a stated order, e.g. rows of another table; ``:digest_now`` is the time)."""
+    statement = (query.add_columns(func.count().over().label("rows_in_all_pages"))
+                 .limit(bindparam("page_limit")).offset(bindparam("page_offset")))
+    page = statement.cte("page")
+    extras = digest_also(page) if digest_also else []
+    _DIGESTED[id(statement)] = (statement, *_digest_statements(page, list(page.c), list(page.c), extras, []))
+    return statement
 
 
 def offset_page(query: Select, page: int, page_size: int, **params) -> tuple[list, int]:
@@ -42,9 +61,20 @@ def offset_page(query: Select, page: int, page_size: int, **params) -> tuple[lis
 
     Only a page past the end, which has no row to carry the total, costs a second (count) query.
     """
-    rows = db.session.execute(query, {**params, "page_limit": page_size, "page_offset": (page - 1) * page_size}).all()
+    params = {**params, "page_limit": page_size, "page_offset": (page - 1) * page_size}
+    check = _REVALIDATION.get()
+    if check is None:
+        rows, bookkeeping = db.session.execute(query, params).all(), 1
+    else:
+        _, digest_only, with_digest = _DIGESTED[id(query)]
+        params["digest_now"], shape = clock.now(), f"offset {params['page_offset']} limit {page_size}"
+        empty_past_the_end = page > 1  # a page with no row carries no total: not revalidated
+        if check.held is not None:
+            check.unchanged(*db.session.execute(digest_only, params).one(), shape, empty_past_the_end)
+        rows, bookkeeping = db.session.execute(with_digest, params).all(), 2
+        check.found(rows, shape, empty_past_the_end)
     if rows:
-        return [row[:-1] for row in rows], rows[0][-1]
+        return [row[:-bookkeeping] for row in rows], rows[0][-bookkeeping]
     if page == 1:
         return [], 0
     everything = query.limit(None).offset(None).order_by(None).subquery()
@@ -143,10 +173,110 @@ def keyset_page(query: Select, listing: str, cursor: str | None, limit: int, *, 
         last = (last_id,) if sort_column is None else (value, last_id)
         query = query.where(tuple_(*keys) > tuple_(*last) if ascending else tuple_(*keys) < tuple_(*last))
     query = query.order_by(*(key.asc() if ascending else key.desc() for key in keys)).limit(limit + 1)
-    rows = (db.session.execute(query) if tuples else db.session.scalars(query)).all()
+    check = _REVALIDATION.get()
+    if check is None:
+        rows = (db.session.execute(query) if tuples else db.session.scalars(query)).all()
+    else:
+        rows = _keyset_rows_and_digest(query, keys, ascending, tuples, check, f"cursor {cursor} limit {limit}")
     page = list(rows[:limit])
     if len(rows) <= limit:
         return CursorPage(page, None)
     last_row = page[-1]
     last_value = None if sort_column is None else getattr(last_row, sort_column.key)
     return CursorPage(page, encode(listing, last_value, last_row[0] if tuples else last_row.id))
+
+
+# --- conditional GETs: the digest of a page -----------------------------------------------------------
+
+class NotModified(Exception):
+    """Raised by a pager instead of reading the page a conditional GET's client already holds."""
+
+    def __init__(self, digest: str):
+        super().__init__(digest)
+        self.digest = digest
+
+
+@dataclass
+class Revalidation:
+    """A conditional GET in progress (``web.Blueprint.conditional``). ``held(digest)`` says whether the client's
+    If-None-Match names the page with that digest (None: it sent none); ``digest`` is the page's, once read
+    (None when no digest stands for it)."""
+
+    held: Callable[[str], bool] | None
+    digest: str | None = None
+
+    def unchanged(self, rows_md5: str, rows: int, shape: str, empty_past_the_end: bool) -> None:
+        digest = _digest(rows_md5, rows, shape, empty_past_the_end)
+        if digest is not None and self.held(digest):
+            raise NotModified(digest)
+
+    def found(self, rows: list, shape: str, empty_past_the_end: bool) -> None:
+        self.digest = _digest(rows[0][-1] if rows else None, len(rows), shape, empty_past_the_end)
+
+
+_REVALIDATION: ContextVar[Revalidation | None] = ContextVar("revalidation", default=None)
+# id(paged statement) -> (the statement, its digest alone, the statement with its digest as a last column)
+_DIGESTED: dict[int, tuple[Select, Select, Select]] = {}
+
+
+@contextmanager
+def revalidating(held: Callable[[str], bool] | None) -> Iterator[Revalidation]:
+    """Pages read inside answer for a conditional GET (see the module's docstring)."""
+    state = Revalidation(held)
+    token = _REVALIDATION.set(state)
+    try:
+        yield state
+    finally:
+        _REVALIDATION.reset(token)
+
+
+def _digest(rows_md5: str | None, rows: int, shape: str, empty_past_the_end: bool) -> str | None:
+    if rows == 0:  # its X-Pagination total (past the end) comes from another query: no tag rather than a wrong one
+        return None if empty_past_the_end else f"no rows {shape}"
+    return f"{rows_md5} {shape}"
+
+
+def _digest_statements(page, columns: list, selected: list, extras: list, order: list) -> tuple[Select, Select]:
+    """The page's digest and row count alone, and the page's rows (``selected``) with the digest as a last column.
+
+    The digest is md5 over the page's ``columns`` as text (a record: written unambiguously), row after row in
+    ``order`` (none: the page's own), and ``extras``; PostgreSQL computes it once (on the first row only), with
+    the page read once (``page`` is a subquery or CTE of the page's statement)."""
+    text = cast(tuple_(*columns) if len(columns) > 1 else columns[0], Text)
+
+    def md5(rows_text):
+        return func.md5(cast(func.json_build_array(rows_text, *extras), Text))
+
+    alone = func.string_agg(text, aggregate_order_by(literal("|"), *order) if order else literal("|"))
+    window = func.string_agg(text, literal("|")).over(order_by=order or None, rows=(None, None) if order else None)
+    first = func.row_number().over(order_by=order or None) == 1
+    return (select(md5(alone), func.count()).select_from(page),
+            select(*selected, case((first, md5(window)))).select_from(page).order_by(*order))
+
+
+def _keyset_rows_and_digest(query: Select, keys, ascending: bool, tuples: bool, check: Revalidation,
+                            shape: str) -> list:
+    """A keyset page's rows and digest in one statement (the rows re-selected from the page as a subquery, in
+    the page's order), after its digest alone when the client may hold it already."""
+    page = query.subquery("page")
+    order = [page.c[key.key].asc() if ascending else page.c[key.key].desc() for key in keys]
+    if tuples:
+        selected, columns = list(page.c), list(page.c)
+    else:
+        entity = query.column_descriptions[0]["entity"]
+        deferred = {prop.key for prop in inspect(entity).column_attrs if prop.deferred}
+        selected, columns = [aliased(entity, page)], [c for c in page.c if c.key not in deferred]
+    digest_only, with_digest = _digest_statements(page, columns, selected, [], order)
+    if check.held is not None:
+        check.unchanged(*db.session.execute(digest_only).one(), shape, False)
+    rows = db.session.execute(with_digest).all()
+    check.found(rows, shape, False)
+    return [row[:-1] if tuples else row[0] for row in rows]
+
+
+def rows_digest(query: Select, order_by: Callable[[Select], list], **params) -> str:
+    """The digest of a list no pager reads (``@blp.conditional(digest=...)``): md5 over ``query``'s rows as
+    text, in ``order_by(rows)`` order (expressions over the rows as a subquery)."""
+    rows = query.subquery("rows")
+    digest_only, _ = _digest_statements(rows, list(rows.c), [], [], order_by(rows))
+    return _digest(*db.session.execute(digest_only, params).one(), "all", False)

@@ -6,21 +6,22 @@ and wraps it as ``{"status": {"code": <HTTP status>, "message": "Success"}, "dat
 Errors get the matching envelope from ``errors.py``.
 """
 
+import hashlib
 import json
 import re
+from collections.abc import Callable
 from functools import wraps
+from http import HTTPStatus
 from itertools import accumulate
-from urllib.parse import quote
 
 import flask_smorest
 import flask_smorest.pagination
 import marshmallow as ma
-from apispec import BasePlugin
-from flask import request
+from flask import current_app, request
 from flask_smorest.utils import unpack_tuple_response
 from webargs.flaskparser import FlaskParser
 
-from torium_api import errors
+from torium_api import errors, openapi, paging
 from torium_api.fields import RenderedList
 
 
@@ -86,7 +87,8 @@ def envelope_schema(schema) -> type[ma.Schema]:
         else:
             data = nested
     if key not in _ENVELOPES:
-        _ENVELOPES[key] = type(name, (ma.Schema,), {"status": ma.fields.Nested(StatusSchema), "data": data})
+        _ENVELOPES[key] = type(name, (ma.Schema,), {"status": ma.fields.Nested(StatusSchema, required=True),
+                                                    "data": data})
     return _ENVELOPES[key]
 
 
@@ -176,84 +178,92 @@ class Blueprint(flask_smorest.Blueprint):
         return decorator
 
     def _document_pagination_metadata(self, spec, resp_doc):
-        """X-Pagination carries JSON *text*: document it as the string it is."""
-        resp_doc.setdefault("headers", {})[self.PAGINATION_HEADER_NAME] = PAGINATION_HEADER_DOC
+        """X-Pagination carries JSON *text*: document it as the string it is (openapi.HEADERS)."""
+        resp_doc.setdefault("headers", {})[self.PAGINATION_HEADER_NAME] = "X-Pagination"
+
+    def arguments(self, schema, *, example=None, **kwargs):
+        """A request body's example is its schema's ``EXAMPLE`` (a complete body the schema loads)."""
+        if example is None and kwargs.get("location", "json") == "json":
+            example = getattr(schema, "EXAMPLE", None)
+        return super().arguments(schema, example=example, **kwargs)
+
+    def conditional(self, *, vary: Callable[[], str] | None = None, digest: Callable[[], str] | None = None):
+        """A conditional GET (put it above the view's other decorators): a 200 carries a weak ETag, and a request
+        whose If-None-Match names it is answered 304 with no body, without the page being rendered.
+
+        The tag is the digest PostgreSQL computes of the page the view reads (``paging``: on the page's own
+        statement, after the view's checks), or, for a list no pager reads, ``digest()``; plus ``vary()``, what
+        else shapes the rendering (e.g. the caller's time zone), and ``ETAG_VERSION``."""
+
+        def decorator(func):
+            @wraps(func)
+            def wrapper(*args, **kw):
+                held = request.if_none_match
+                varied = f"{ETAG_VERSION} {vary() if vary else ''}"
+
+                def holds(page_digest: str) -> bool:
+                    return held.contains_weak(_weak_tag(varied, page_digest))
+
+                if digest is not None:
+                    page_digest = digest()
+                    if held and holds(page_digest):
+                        return _not_modified(_weak_tag(varied, page_digest))
+                    response = func(*args, **kw)
+                else:
+                    try:
+                        with paging.revalidating(holds if held else None) as state:
+                            response = func(*args, **kw)
+                    except paging.NotModified as unchanged:
+                        return _not_modified(_weak_tag(varied, unchanged.digest))
+                    page_digest = state.digest
+                if page_digest is not None and response.status_code == 200:
+                    response.set_etag(_weak_tag(varied, page_digest), weak=True)
+                return response
+
+            return self.alt_response(304, description="Not Modified: the If-None-Match tag is current (no body)")(
+                wrapper)
+
+        return decorator
 
 
-PAGINATION_HEADER_DOC = {
-    "description": "JSON text: total, total_pages, first_page, last_page, page, previous_page, next_page",
-    "schema": {"type": "string"},
-}
+# Part of every list's ETag: bump it when a list renders differently from the same rows (a field added, a format
+# changed), so that no client keeps a page in the old shape.
+ETAG_VERSION = "1"
 
 
-def _operation(path: str, method: str) -> str:
-    """An ``operationRef`` (the spec has no operationIds): a JSON pointer to the operation, as a URI fragment."""
-    return "#/paths/" + quote(path.replace("~", "~0").replace("/", "~1"), safe="~") + "/" + method
+def _weak_tag(varied: str, page_digest: str) -> str:
+    """The opaque value of a list's weak ETag (werkzeug adds W/ and the quotes)."""
+    return hashlib.blake2b(f"{varied} {page_digest}".encode(), digest_size=16).hexdigest()
 
 
-def _link(path: str, method: str, **fields) -> dict:
-    return {"operationRef": _operation(path, method), **fields}
-
-
-ID, GROUP_ID = "$response.body#/data/id", "$response.body#/data/group_id"  # inside the success envelope
-# OpenAPI links: what a response's values can be used for next (client generators, and schemathesis' stateful
-# phase in `make fuzz`, which follows them). flask-smorest's views cannot declare links, so they are listed here,
-# by (path, method, status) of the response that carries the value; a request body given here is merged into
-# the generated one. A link whose response is not documented fails at start-up (LinksPlugin).
-LINKS = {
-    ("/groups", "post", 200): {
-        "ListMembers": _link("/group/members", "get", parameters={"header.trm-group-id": GROUP_ID}),
-        "InviteMember": _link("/group/members", "post", parameters={"header.trm-group-id": GROUP_ID}),
-        "UpdateGroup": _link("/groups", "put", requestBody={"id": GROUP_ID}),
-        "CreateEvent": _link("/event", "post", parameters={"header.trm-group-id": GROUP_ID}),
-        "ListGroupEvents": _link("/event", "get", parameters={"header.trm-group-id": GROUP_ID}),
-    },
-    ("/event", "post", 200): {
-        "ListComments": _link("/event/comment", "get", parameters={"header.trm-event-id": ID}),
-        "PostComment": _link("/event/comment", "post", requestBody={"event_id": ID}),
-        "UpdateEvent": _link("/event", "put", requestBody={"id": ID}),
-        "NotifyMembers": _link("/event/notify", "post", requestBody={"event_id": ID}),
-    },
-    ("/event/comment", "post", 200): {
-        "UpdateComment": _link("/event/comment", "put",
-                               requestBody={"id": "$response.body#/data/events_comments_id/0"}),
-    },
-    ("/products", "post", 201): {
-        "GetProduct": _link("/products/{product_id}", "get", parameters={"path.product_id": ID}),
-        "UpdateProduct": _link("/products/{product_id}", "patch", parameters={
-            "path.product_id": ID, "header.If-Match": "$response.header.ETag"}),
-        "RestockProduct": _link("/products/{product_id}/restock", "post", parameters={"path.product_id": ID}),
-        "DeleteProduct": _link("/products/{product_id}", "delete", parameters={"path.product_id": ID}),
-        "OrderProduct": _link("/orders", "post", requestBody={"lines": [{"product_id": ID, "quantity": 1}]}),
-    },
-    ("/orders", "post", 202): {
-        "GetOrder": _link("/orders/{order_id}", "get", parameters={"path.order_id": ID}),
-        "CancelOrder": _link("/orders/{order_id}/cancel", "post", parameters={"path.order_id": ID}),
-    },
-}
-
-
-class LinksPlugin(BasePlugin):
-    """Puts ``LINKS`` on the documented responses as the spec is built."""
-
-    def __init__(self, links: dict):
-        super().__init__()
-        self.links = links
-
-    def operation_helper(self, path=None, operations=None, **kwargs):
-        for (link_path, method, status), links in self.links.items():
-            if link_path == path and method in operations:
-                responses = operations[method]["responses"]
-                responses[status if status in responses else str(status)]["links"] = links
+def _not_modified(tag: str):
+    response = current_app.response_class(status=304)
+    response.set_etag(tag, weak=True)
+    return response
 
 
 class Api(flask_smorest.Api):
+    """flask-smorest's Api with the error envelope, and ``openapi.OperationsPlugin`` building the spec."""
+
     ERROR_SCHEMA = ErrorEnvelopeSchema
 
     def __init__(self, app=None, *, spec_kwargs=None, **kwargs):
         spec_kwargs = dict(spec_kwargs or {})
-        spec_kwargs["extra_plugins"] = [*spec_kwargs.get("extra_plugins", ()), LinksPlugin(LINKS)]
+        spec_kwargs["extra_plugins"] = [*spec_kwargs.get("extra_plugins", ()), openapi.OperationsPlugin(openapi.LINKS)]
         super().__init__(app, spec_kwargs=spec_kwargs, **kwargs)
+
+    def _init_spec(self, *args, **kwargs):
+        super()._init_spec(*args, **kwargs)
+        self.ma_plugin.converter.add_attribute_function(openapi.typed_enum)
+
+    def _register_responses(self):
+        """flask-smorest's shared responses (one per HTTP status, referenced by name), with their headers."""
+        super()._register_responses()
+        lazy = self.spec.components.responses_lazy
+        for name, response in lazy.items():
+            code = HTTPStatus[name].value if name in HTTPStatus.__members__ else 500
+            response["headers"] = {header: {"$ref": f"#/components/headers/{header}"}
+                                   for header in openapi.error_headers(code)}
 
     def _register_error_handlers(self):
         errors.register_error_handlers(self._app)

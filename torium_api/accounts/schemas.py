@@ -8,6 +8,8 @@ MAX_MOVEMENT_CENTS = 100_000_000  # 1,000,000.00 per deposit or withdrawal
 
 
 class AmountSchema(StrictSchema):
+    EXAMPLE = {"amount_cents": 2500}
+
     amount_cents = ma.fields.Integer(strict=True, required=True,
                                      validate=validate.Range(min=1, max=MAX_MOVEMENT_CENTS),
                                      metadata={"description": "A positive whole number of minor units"})

@@ -63,6 +63,8 @@ class AdminUserDetailSchema(AdminUserSchema):
 
 
 class AdminUserUpdateSchema(StrictSchema):
+    EXAMPLE = {"timezone": "Europe/Warsaw", "reason": "Support ticket 4411: the user moved"}
+
     username = ma.fields.String(allow_none=True, validate=validate.Length(min=1, max=50))
     timezone = ma.fields.String(allow_none=True, validate=_zone, metadata={"description": "IANA zone; null: default"})
     reminder_preferences = ma.fields.Enum(ReminderPreference, by_value=True, allow_none=True)
@@ -76,6 +78,8 @@ class AdminUserUpdateSchema(StrictSchema):
 
 
 class ReasonSchema(StrictSchema):
+    EXAMPLE = {"reason": "Chargeback fraud reported by the bank"}
+
     reason = REASON
 
 
@@ -95,6 +99,8 @@ class ErasureSchema(ma.Schema):
 # --- money ------------------------------------------------------------------------------------------------------
 
 class AdjustmentSchema(StrictSchema):
+    EXAMPLE = {"amount_cents": -1500, "reason": "Duplicate top-up reversed (ticket 4412)"}
+
     amount_cents = ma.fields.Integer(strict=True, required=True, validate=[
         validate.Range(min=-MAX_ADJUSTMENT_CENTS, max=MAX_ADJUSTMENT_CENTS),
         validate.NoneOf([0], error="Must not be zero.")],
@@ -110,6 +116,8 @@ class PayoutQueryArgsSchema(ma.Schema):
 
 
 class PayoutDecisionSchema(StrictSchema):
+    EXAMPLE = {"status": "paid", "reason": "Bank transfer 2026-11-28 sent"}
+
     status = ma.fields.String(required=True, validate=validate.OneOf(["paid", "failed"]),
                               metadata={"description": "failed: the money goes back to the wallet"})
     reason = REASON
@@ -126,12 +134,16 @@ class PlatformAccountsSchema(ma.Schema):
 # --- orders -----------------------------------------------------------------------------------------------------
 
 class RefundCreateSchema(StrictSchema):
+    EXAMPLE = {"reason": "Parcel lost by the carrier", "cover_shortfall": True}
+
     reason = REASON
     cover_shortfall = ma.fields.Boolean(load_default=False, metadata={
         "description": "If a seller already withdrew their part, the platform account pays the difference"})
 
 
 class ResolutionCreateSchema(StrictSchema):
+    EXAMPLE = {"resolution": "delivered", "reason": "Carrier confirmed the delivery with a signature"}
+
     resolution = ma.fields.String(required=True, validate=validate.OneOf(["refund", "delivered"]),
                                   metadata={"description": "refund the buyer, or close the order as delivered"})
     reason = REASON

@@ -90,6 +90,7 @@ class UserById(MethodView):
 
 @blp.route("/admin/users/<int:user_id>/disable")
 class DisableUser(MethodView):
+    @blp.doc(operationId="disableUser")
     @blp.arguments(ReasonSchema)
     @blp.response(200, AdminUserDetailSchema)
     @blp.alt_response(409, description="Yourself, or a deleted account")
@@ -101,6 +102,7 @@ class DisableUser(MethodView):
 
 @blp.route("/admin/users/<int:user_id>/enable")
 class EnableUser(MethodView):
+    @blp.doc(operationId="enableUser")
     @blp.arguments(ReasonSchema)
     @blp.response(200, AdminUserDetailSchema)
     @blp.alt_response(409, description="A deleted account")
@@ -112,7 +114,7 @@ class EnableUser(MethodView):
 
 @blp.route("/admin/users/<int:user_id>/roles/<string:role>")
 class UserRole(MethodView):
-    @blp.doc(**ROLE_DOC)
+    @blp.doc(**ROLE_DOC, operationId="grantUserRole")
     @blp.arguments(ReasonSchema)
     @blp.response(200, RoleChangeSchema)
     def put(self, data, user_id, role):
@@ -120,7 +122,7 @@ class UserRole(MethodView):
         with transaction():
             return customers.change_role(current_actor(), user_id, _role(role), True, data["reason"])
 
-    @blp.doc(**ROLE_DOC)
+    @blp.doc(**ROLE_DOC, operationId="revokeUserRole")
     @blp.arguments(ReasonSchema)
     @blp.response(200, RoleChangeSchema)
     @blp.alt_response(409, description="Your own admin role")
@@ -158,7 +160,7 @@ class CancelAnyOrder(MethodView):
     @blp.arguments(ReasonSchema)
     @blp.response(200, OrderSchema)
     @blp.alt_response(409, description="Not in progress (refund a completed order instead)")
-    @blp.doc(**IDEMPOTENCY_DOC)
+    @blp.doc(**IDEMPOTENCY_DOC, operationId="cancelAnyOrder")
     def post(self, data, order_id):
         """Cancel any order still in progress: a paid one is refunded from escrow and restocked at once"""
         with transaction():
@@ -171,7 +173,7 @@ class RefundOrder(MethodView):
     @blp.arguments(RefundCreateSchema)
     @blp.response(200, RefundSchema)
     @blp.alt_response(409, description="Not completed, or a seller already withdrew (see cover_shortfall)")
-    @blp.doc(**IDEMPOTENCY_DOC)
+    @blp.doc(**IDEMPOTENCY_DOC, operationId="refundOrder")
     def post(self, data, order_id):
         """Refund a completed order: the sellers' credits and the fee go back to the buyer"""
         with transaction():
@@ -184,7 +186,7 @@ class ResolveOrder(MethodView):
     @blp.arguments(ResolutionCreateSchema)
     @blp.response(200, ResolutionSchema)
     @blp.alt_response(409, description="Not a not_received order")
-    @blp.doc(**IDEMPOTENCY_DOC)
+    @blp.doc(**IDEMPOTENCY_DOC, operationId="resolveOrder")
     def post(self, data, order_id):
         """Resolve a not_received order: refund its buyer, or close it as delivered"""
         with transaction():
@@ -208,7 +210,7 @@ class PayoutById(MethodView):
     @blp.arguments(PayoutDecisionSchema)
     @blp.response(200, PayoutSchema)
     @blp.alt_response(409, description="Already paid or failed")
-    @blp.doc(**IDEMPOTENCY_DOC)
+    @blp.doc(**IDEMPOTENCY_DOC, operationId="decidePayout")
     def patch(self, data, payout_id):
         """Record a requested payout as paid, or failed (its money goes back to the wallet)"""
         with transaction():

@@ -12,6 +12,9 @@ _TIMESTAMP = re.compile(
     r"^([0-9]{4})-([0-9]{2})-([0-9]{2})[ T]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.([0-9]{1,6}))?)?"
     r"\s*(Z|[+-][0-9]{2}:?[0-9]{2})?$")
 MAX_BUDGET = Decimal("1000000000")  # numeric(12, 2) holds up to 9999999999.99
+# What the spec shows of a budget: the app's text, 0 to MAX_BUDGET with at most two decimals, or "" (no budget). The
+# field also reads numbers, signs, spaces and exponents; the spec documents the form clients should send.
+BUDGET_PATTERN = r"^([0-9]{1,9}(\.[0-9]{1,2})?|1000000000(\.0{1,2})?)?$"
 # Event times are read and shown in every member's zone (UTC-12 to UTC+14) and reminders count months back from
 # them: a range far from datetime's ends (years 1-9999) keeps every conversion representable, and holds any
 # event a group plans. Checked on the wall-clock value, so it does not depend on the zone it is read in.
@@ -95,7 +98,14 @@ class PeriodField(ma.fields.Field):
             raise ma.ValidationError("Must be one of: 1 day, 1 week, 1 month.") from None
 
 
+EVENT_EXAMPLE = {"name": "Chess tournament", "description": "Bring your own clock",
+                 "event_timestamp": "2031-02-01 18:30:00.00", "is_budget": True, "budget": "150",
+                 "reminder": "once", "schedule_period": "1 day", "users": [34, 56]}
+
+
 class EventCreateSchema(StrictSchema):
+    EXAMPLE = EVENT_EXAMPLE
+
     name = ma.fields.String(required=True, validate=validate.Length(min=1, max=500))
     description = ma.fields.String(required=True, validate=validate.Length(max=500))
     event_timestamp = AppTimestamp(required=True, metadata={
@@ -103,7 +113,9 @@ class EventCreateSchema(StrictSchema):
         "description": f"Years {MIN_YEAR}-{MAX_YEAR}; without an offset, the caller's local time; "
                        "offsets -18:00 to +18:00"})
     is_budget = StrictBoolean(required=True)
-    budget = Budget(allow_none=True, metadata={"type": "string", "description": "number or numeric text"})
+    budget = Budget(allow_none=True, metadata={
+        "type": "string", "pattern": BUDGET_PATTERN,
+        "description": "Numeric text (the API also reads a number); needed when is_budget, else ignored"})
     reminder = ma.fields.Enum(Reminder, by_value=True, required=True)
     schedule_period = PeriodField(required=True, metadata={"type": "string", "enum": [p.value for p in Period]})
     users = ma.fields.List(FlexibleInteger(), required=True, validate=validate.Length(max=500),
@@ -121,15 +133,21 @@ class EventCreateSchema(StrictSchema):
 
 
 class EventUpdateSchema(EventCreateSchema):
+    EXAMPLE = {"id": 78, **EVENT_EXAMPLE, "group_id": 12}
+
     id = FlexibleInteger(required=True)
     group_id = FlexibleInteger(metadata={"description": "Must be the event's group (events do not move)"})
 
 
 class EventIdSchema(StrictSchema):
+    EXAMPLE = {"id": 78}
+
     id = FlexibleInteger(required=True)
 
 
 class NotifySchema(StrictSchema):
+    EXAMPLE = {"event_id": 78}
+
     event_id = FlexibleInteger(required=True)
 
 
@@ -164,11 +182,15 @@ class EventSchema(ma.Schema):
 
 
 class CommentCreateSchema(StrictSchema):
+    EXAMPLE = {"event_id": 78, "comment": "I'll bring snacks"}
+
     event_id = FlexibleInteger(required=True)
     comment = ma.fields.String(required=True, validate=validate.Length(min=1, max=500))
 
 
 class CommentUpdateSchema(StrictSchema):
+    EXAMPLE = {"id": 90, "comment": "I'll bring snacks and tea"}
+
     id = FlexibleInteger(required=True)
     comment = ma.fields.String(required=True, validate=validate.Length(min=1, max=500))
 

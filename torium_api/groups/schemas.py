@@ -18,16 +18,22 @@ class TargetHeadersSchema(GroupHeadersSchema):
 
 
 class GroupCreateSchema(StrictSchema):
+    EXAMPLE = {"name": "Tuesday chess", "description": "Club nights at the library"}
+
     name = ma.fields.String(required=True, validate=NAME)
     description = ma.fields.String(required=True, validate=DESCRIPTION)
 
 
 class GroupUpdateSchema(GroupCreateSchema):
+    EXAMPLE = {"id": 12, "name": "Tuesday chess", "description": "Now on Wednesdays too"}
+
     id = FlexibleInteger(required=True, data_key="id")
     admin_id = FlexibleInteger(metadata={"description": "Legacy: the caller's id, if sent"})
 
 
 class GroupDeleteSchema(StrictSchema):
+    EXAMPLE = {"id": 12}
+
     id = FlexibleInteger(required=True)
 
 
@@ -65,9 +71,13 @@ class MemberSchema(ma.Schema):
 
 
 class AnswerSchema(StrictSchema):
+    EXAMPLE = {"status": "confirmed"}
+
     status = ma.fields.String(required=True, validate=validate.OneOf(["confirmed", "rejected"]))
 
 
 class RoleUpdateSchema(StrictSchema):
+    EXAMPLE = {"status": "moderator", "user_id": 34}
+
     status = ma.fields.Enum(Role, by_value=True, required=True)
     user_id = FlexibleInteger(required=True, metadata={"description": "The member whose role changes"})

@@ -21,10 +21,12 @@ from torium_api.groups.schemas import (
 )
 
 PAGE = {"page_size": 100, "max_page_size": 500}
+NOT_A_MEMBER = "No such group, or the caller is not in it"
 
 
 @blp.route("/groups")
 class Groups(MethodView):
+    @blp.conditional()
     @blp.response(200, GroupSchema(many=True))
     @blp.paginate(**PAGE)
     def get(self, pagination_parameters):
@@ -35,6 +37,7 @@ class Groups(MethodView):
 
     @blp.arguments(GroupCreateSchema)
     @blp.response(200, GroupCreatedSchema)
+    @blp.alt_response(429, description="Too many new groups today, or too many groups owned")
     def post(self, data):
         """Create a group; the caller becomes its admin"""
         with transaction():
@@ -43,6 +46,8 @@ class Groups(MethodView):
 
     @blp.arguments(GroupUpdateSchema)
     @blp.response(200)
+    @blp.alt_response(403, description="Not the group's admin (or admin_id is not the caller)")
+    @blp.alt_response(404, description=NOT_A_MEMBER)
     def put(self, data):
         """Rename or re-describe a group (admins)"""
         with transaction():
@@ -51,6 +56,8 @@ class Groups(MethodView):
 
     @blp.arguments(GroupDeleteSchema)
     @blp.response(200)
+    @blp.alt_response(403, description="Not the group's admin")
+    @blp.alt_response(404, description=NOT_A_MEMBER)
     def delete(self, data):
         """Delete a group and everything in it (admins)"""
         with transaction():
@@ -59,6 +66,7 @@ class Groups(MethodView):
 
 @blp.route("/groups/invitation")
 class Invitations(MethodView):
+    @blp.conditional(digest=lambda: services.invitations_digest(current_actor()))
     @blp.response(200, InvitationSchema(many=True))
     def get(self):
         """The caller's pending invitations, newest first"""
@@ -77,9 +85,11 @@ class InvitationCount(MethodView):
 class Members(MethodView):
     trm_user_id_target_methods = ("POST", "DELETE")  # there trm-user-id names the member, not the caller
 
+    @blp.conditional()
     @blp.arguments(GroupHeadersSchema, location="headers")
     @blp.response(200, MemberSchema(many=True))
     @blp.paginate(**PAGE)
+    @blp.alt_response(404, description=NOT_A_MEMBER)
     def get(self, headers, pagination_parameters):
         """The group's other members (members only)"""
         page = pagination_parameters
@@ -89,6 +99,11 @@ class Members(MethodView):
 
     @blp.arguments(TargetHeadersSchema, location="headers")
     @blp.response(200)
+    @blp.alt_response(403, description="Not an admin or moderator of the group")
+    @blp.alt_response(404, description=NOT_A_MEMBER + "; or no such user")
+    @blp.alt_response(409, description="Already a member, already invited, or the group is full")
+    @blp.alt_response(429, description="Too many invitations today")
+    @blp.doc(operationId="inviteMember")
     def post(self, headers):
         """Invite the user named by trm-user-id (admins and moderators)"""
         with transaction():
@@ -96,6 +111,10 @@ class Members(MethodView):
 
     @blp.arguments(TargetHeadersSchema, location="headers")
     @blp.response(200)
+    @blp.alt_response(403, description="Moderators remove standard members only; others remove only themselves")
+    @blp.alt_response(404, description=NOT_A_MEMBER + "; or that user is not in it")
+    @blp.alt_response(409, description="The last admin cannot leave or be removed")
+    @blp.doc(operationId="removeMember")
     def delete(self, headers):
         """Remove the member named by trm-user-id, or leave when it is the caller"""
         with transaction():
@@ -107,6 +126,8 @@ class InvitationAnswer(MethodView):
     @blp.arguments(GroupHeadersSchema, location="headers")
     @blp.arguments(AnswerSchema)
     @blp.response(200)
+    @blp.alt_response(404, description="No pending invitation to this group")
+    @blp.doc(operationId="answerInvitation")
     def patch(self, headers, data):
         """Accept (`confirmed`) or reject (`rejected`) the caller's invitation to the group"""
         with transaction():
@@ -118,6 +139,9 @@ class MemberRole(MethodView):
     @blp.arguments(GroupHeadersSchema, location="headers")
     @blp.arguments(RoleUpdateSchema)
     @blp.response(200)
+    @blp.alt_response(403, description="Not the group's admin")
+    @blp.alt_response(404, description=NOT_A_MEMBER + "; or that user is not in it")
+    @blp.alt_response(409, description="The group's last admin cannot step down")
     def patch(self, headers, data):
         """Set a member's role (admins); a group always keeps an admin"""
         with transaction():

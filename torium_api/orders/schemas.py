@@ -23,6 +23,10 @@ class AddressSchema(StrictSchema):
 
 
 class OrderCreateSchema(StrictSchema):
+    EXAMPLE = {"lines": [{"product_id": 7, "quantity": 2}],
+               "shipping_address": {"name": "Ada Nowak", "line1": "ul. Prosta 1", "city": "Warszawa",
+                                    "postal_code": "00-850", "country": "PL"}}
+
     lines = ma.fields.List(ma.fields.Nested(LineCreateSchema), required=True,
                            validate=validate.Length(min=1, max=MAX_LINES))
     shipping_address = ma.fields.Nested(AddressSchema, required=True)

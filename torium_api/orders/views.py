@@ -53,6 +53,7 @@ class OrderById(MethodView):
 
 @blp.route("/orders/<int:order_id>/cancel")
 class CancelOrder(MethodView):
+    @blp.doc(operationId="cancelOrder")
     @blp.response(200, OrderSchema)
     @blp.alt_response(409, description="Completed orders cannot be cancelled")
     def post(self, order_id):
@@ -63,7 +64,9 @@ class CancelOrder(MethodView):
 
 @blp.route("/orders/<int:order_id>/receipt")
 class OrderReceipt(MethodView):
+    @blp.doc(operationId="confirmOrderReceipt")
     @blp.response(200, OrderSchema)
+    @blp.alt_response(409, description="Only a completed (shipped) or not_received order can be confirmed")
     def post(self, order_id):
         """Confirm the order arrived"""
         with transaction():

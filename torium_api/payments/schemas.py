@@ -18,6 +18,9 @@ class PaymentDataSchema(StrictSchema):
 
 
 class PaymentEventSchema(StrictSchema):
+    EXAMPLE = {"id": "evt_1QxT7p", "type": "payment.succeeded", "created": 1795000000,
+               "data": {"user_id": 34, "amount_cents": 5000, "currency": "PLN", "payment_id": "pay_9Ks2"}}
+
     id = ma.fields.String(required=True, validate=EVENT_ID, metadata={
         "description": "The provider's event id: the idempotency key (a redelivery changes nothing)"})
     type = ma.fields.String(required=True, validate=validate.Length(min=1, max=100),

@@ -30,7 +30,7 @@ def check_signature():
 
 @blp.route("/payments/webhook")
 class PaymentWebhook(MethodView):
-    @blp.doc(security=[], parameters=[SIGNATURE_DOC])
+    @blp.doc(security=[], parameters=[SIGNATURE_DOC], operationId="receivePaymentEvent")
     @blp.arguments(PaymentEventSchema)
     @blp.response(200, WebhookReceiptSchema)
     @blp.alt_response(401, description="Signature missing, malformed, outside the time window or wrong: nothing "

@@ -15,6 +15,10 @@ def cents(**kwargs):
 
 
 class ProductCreateSchema(StrictSchema):
+    EXAMPLE = {"name": "Mountain wax", "description": "Warm-snow glide wax, 60 g", "category": "ski wax",
+               "price_cents": 4999, "stock": 25, "image_url": "https://images.torium.example/wax.jpg",
+               "active": True}
+
     name = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
     description = ma.fields.String(load_default="", validate=validate.Length(max=2000))
     category = ma.fields.String(required=True, validate=CATEGORY)
@@ -26,6 +30,8 @@ class ProductCreateSchema(StrictSchema):
 
 
 class ProductUpdateSchema(StrictSchema):
+    EXAMPLE = {"price_cents": 4499, "active": True}
+
     name = ma.fields.String(validate=validate.Length(min=1, max=200))
     description = ma.fields.String(validate=validate.Length(max=2000))
     category = ma.fields.String(validate=CATEGORY)
@@ -36,6 +42,8 @@ class ProductUpdateSchema(StrictSchema):
 
 
 class RestockSchema(StrictSchema):
+    EXAMPLE = {"quantity": 10}
+
     quantity = ma.fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=MAX_STOCK))
 
 

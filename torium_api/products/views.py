@@ -19,6 +19,9 @@ from torium_api.products.schemas import (
 
 IF_MATCH = {"parameters": [{"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"},
                             "description": "The ETag from GET /products/{id}"}]}
+IF_MATCH_OPTIONAL = {"parameters": [{**IF_MATCH["parameters"][0], "required": False}]}
+ETAG = {"ETag": "ETag"}  # openapi.HEADERS
+NOT_MANAGER = "Not the product's seller nor an admin"
 
 
 def _with_etag(product):
@@ -27,15 +30,18 @@ def _with_etag(product):
 
 @blp.route("/products")
 class Products(MethodView):
+    @blp.conditional()
     @blp.arguments(ProductQueryArgsSchema, location="query")
     @blp.cursor_page(ProductSchema, description="Pass as `cursor` for the next page; null at the end")
+    @blp.alt_response(403, description="include_inactive: sellers and admins only")
     def get(self, args):
         """Search and list products (keyset pages: pass `next_cursor` back as `cursor`)"""
         return services.list_products(current_actor(), **args)
 
     @idempotent
     @blp.arguments(ProductCreateSchema)
-    @blp.response(201, ProductSchema)
+    @blp.response(201, ProductSchema, headers=ETAG)
+    @blp.alt_response(403, description="Sellers and admins only")
     @blp.doc(**IDEMPOTENCY_DOC)
     def post(self, data):
         """Create a product (sellers and admins); the caller is its seller"""
@@ -46,13 +52,16 @@ class Products(MethodView):
 
 @blp.route("/products/<int:product_id>")
 class ProductById(MethodView):
-    @blp.response(200, ProductSchema)
+    @blp.response(200, ProductSchema, headers=ETAG)
+    @blp.alt_response(404, description="No such product, or it is unlisted and not the caller's to manage")
     def get(self, product_id):
         """One product, with its ETag"""
         return _with_etag(services.get_product(current_actor(), product_id))
 
     @blp.arguments(ProductUpdateSchema)
-    @blp.response(200, ProductSchema)
+    @blp.response(200, ProductSchema, headers=ETAG)
+    @blp.alt_response(403, description=NOT_MANAGER)
+    @blp.alt_response(404, description="No such product (or it was deleted)")
     @blp.alt_response(412, description="The ETag is stale")
     @blp.alt_response(428, description="If-Match is missing")
     @blp.doc(**IF_MATCH)
@@ -63,7 +72,10 @@ class ProductById(MethodView):
                                               request.headers.get("If-Match"), **data)
         return _with_etag(product)
 
-    @blp.response(200, ProductSchema)
+    @blp.response(200, ProductSchema, headers=ETAG)
+    @blp.alt_response(403, description=NOT_MANAGER)
+    @blp.alt_response(412, description="If-Match was sent and is stale")
+    @blp.doc(**IF_MATCH_OPTIONAL)
     def delete(self, product_id):
         """Soft-delete a product (its seller or an admin); If-Match is honoured when sent"""
         with transaction():
@@ -75,7 +87,9 @@ class ProductById(MethodView):
 @blp.route("/products/<int:product_id>/restock")
 class Restock(MethodView):
     @blp.arguments(RestockSchema)
-    @blp.response(200, ProductSchema)
+    @blp.response(200, ProductSchema, headers=ETAG)
+    @blp.alt_response(403, description=NOT_MANAGER)
+    @blp.doc(operationId="restockProduct")
     def post(self, data, product_id):
         """Add stock (its seller or an admin)"""
         with transaction():
@@ -86,6 +100,9 @@ class Restock(MethodView):
 @blp.route("/products/<int:product_id>/image-upload-url")
 class ImageUpload(MethodView):
     @blp.response(200, ImageUploadSchema)
+    @blp.alt_response(403, description=NOT_MANAGER)
+    @blp.alt_response(503, description="Uploads cannot be signed right now")
+    @blp.doc(operationId="createProductImageUploadUrl")
     def post(self, product_id):
         """A presigned S3 URL to upload the product's image to"""
         return services.image_upload_url(current_actor(), product_id)

@@ -29,6 +29,8 @@ class UserSchema(ma.Schema):
 
 
 class PreferencesUpdateSchema(StrictSchema):
+    EXAMPLE = {"reminder_preferences": "PUSH", "timezone": "Europe/Warsaw"}
+
     reminder_preferences = ma.fields.Enum(ReminderPreference, by_value=True)
     timezone = ma.fields.String(validate=validate.OneOf(ZONES, error="Must be an IANA time zone name, e.g. "
                                                                      "Europe/Warsaw."),
@@ -41,19 +43,27 @@ class PreferencesUpdateSchema(StrictSchema):
 
 
 class MobileCreateSchema(StrictSchema):
+    EXAMPLE = {"mobile_number": "+48500100200"}
+
     mobile_number = ma.fields.String(required=True, validate=E164)
 
 
 class MobileConfirmSchema(StrictSchema):
+    EXAMPLE = {"code": "042917"}
+
     code = ma.fields.String(required=True, validate=FullMatch(r"^[0-9]{6}$", error="Must be 6 digits."))
 
 
 class OrganizationUpdateSchema(StrictSchema):
+    EXAMPLE = {"organization_id": 3}
+
     organization_id = FlexibleInteger(required=True, allow_none=True,
                                       metadata={"description": "An id (the app sends it as a string); null clears"})
 
 
 class DeviceUpdateSchema(StrictSchema):
+    EXAMPLE = {"device_token": "fcm:dG9yaXVtLWRldmljZS10b2tlbg"}
+
     device_token = ma.fields.String(required=True, allow_none=True, validate=validate.Length(min=1, max=1024))
 
 

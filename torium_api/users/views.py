@@ -61,6 +61,7 @@ class Preferences(MethodView):
 
 @blp.route("/users/mobile")
 class Mobile(MethodView):
+    @blp.doc(operationId="requestMobileVerification")
     @blp.arguments(MobileCreateSchema)
     @blp.response(200)
     @blp.alt_response(429, description="Too many codes requested")
@@ -69,6 +70,7 @@ class Mobile(MethodView):
         with transaction():
             services.request_mobile_verification(current_actor(), **data)
 
+    @blp.doc(operationId="confirmMobile")
     @blp.arguments(MobileConfirmSchema)
     @blp.response(200)
     def patch(self, data):

@@ -4,7 +4,9 @@ import logging
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam
+from sqlalchemy import BigInteger, Text, bindparam, case, literal
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.sql.elements import ColumnElement
 
 from torium_api import clock, queues, quotas
 from torium_api.actor import Actor
@@ -46,11 +48,26 @@ def post_comment(actor: Actor, event_id: int, comment: str) -> EventComment:
     return posted
 
 
+def age_sql(created_at, now) -> ColumnElement:
+    """``age`` in SQL: the same text, for the comments page's ETag digest (tests/test_conditional_get.py checks
+    the two agree)."""
+    seconds = db.func.greatest(db.func.floor(db.func.extract("epoch", now - created_at)), 0).cast(BigInteger)
+    return case(*((seconds >= size, (seconds // size).cast(Text) + f"{unit} ago") for unit, size in _UNITS),
+                else_=literal("0s ago"))
+
+
+def _ages(page):
+    """The page's comments' ages as the list shows them, for its ETag digest: the page changes as time passes."""
+    age = db.func.json_build_array(page.c.id, age_sql(page.c.created_at, bindparam("digest_now")))
+    return db.select(db.func.json_agg(aggregate_order_by(age, page.c.id))).scalar_subquery()
+
+
 _COMMENTS = paged(db.select(EventComment.id, EventComment.event_id, EventComment.user_id, User.email,
                             EventComment.comment, EventComment.created_at)
                   .join(User, User.id == EventComment.user_id)
                   .where(EventComment.event_id == bindparam("event_id"))
-                  .order_by(EventComment.created_at.desc(), EventComment.id.desc()))
+                  .order_by(EventComment.created_at.desc(), EventComment.id.desc()),
+                  digest_also=lambda page: [_ages(page)])
 
 
 def list_comments(actor: Actor, event_id: int, page: int = 1, page_size: int = 100) -> tuple[list[dict], int]:

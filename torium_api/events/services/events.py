@@ -131,9 +131,24 @@ def _mine(*where) -> Select:
             .where(EventMember.user_id == bindparam("actor"), *where))
 
 
+def _rendered_besides_the_rows(page) -> list:
+    """What an events page renders besides its rows, for its ETag digest (paging.paged): its events' members in
+    their order, their e-mails, and which of its events are upcoming."""
+    in_page = EventMember.event_id.in_(db.select(page.c.id))
+    members = db.select(_texts((EventMember.event_id, EventMember.user_id), EventMember.event_id, EventMember.id))
+    emails = db.select(_texts((User.id, User.email), User.id)).where(
+        User.id.in_(db.select(EventMember.user_id).where(in_page)))
+    upcoming = db.select(_texts((page.c.id,), page.c.id)).where(page.c.starts_at >= bindparam("now"))
+    return [members.where(in_page).scalar_subquery(), emails.scalar_subquery(), upcoming.scalar_subquery()]
+
+
+def _texts(columns: tuple, *order):
+    return db.func.string_agg(db.cast(db.tuple_(*columns), db.Text), aggregate_order_by(db.literal(","), *order))
+
+
 _IN_GROUP = EventMember.group_id == bindparam("group_id")
-_MY_EVENTS = paged(_mine().order_by(*_UPCOMING_FIRST))
-_MY_EVENTS_IN_GROUP = paged(_mine(_IN_GROUP).order_by(*_UPCOMING_FIRST))
+_MY_EVENTS = paged(_mine().order_by(*_UPCOMING_FIRST), digest_also=_rendered_besides_the_rows)
+_MY_EVENTS_IN_GROUP = paged(_mine(_IN_GROUP).order_by(*_UPCOMING_FIRST), digest_also=_rendered_besides_the_rows)
 _MY_UPCOMING = db.select(db.func.count()).select_from(_mine(_UPCOMING).subquery())
 _MY_UPCOMING_IN_GROUP = db.select(db.func.count()).select_from(_mine(_UPCOMING, _IN_GROUP).subquery())
 UNPAGED_MIN, UNPAGED_MAX = 100, 500
@@ -174,6 +189,11 @@ def list_events(actor: Actor, group_id: int | None, page: int, page_size: int | 
         "schedule_period": period.legacy, "users": members.get(event_id, NO_MEMBERS), "status": role.value,
     } for event_id, name, description, in_group, group_name, starts_at, is_budget, budget, reminder, period, role
         in rows], total, page_size
+
+
+def calendar_zone(actor: Actor) -> str:
+    """The zone ``list_events`` shows times in (part of its ETag)."""
+    return user_services.zone_of(actor.user).key
 
 
 def _members_of(event_ids: list[int]) -> dict[int, orjson.Fragment]:

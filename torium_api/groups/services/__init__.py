@@ -6,6 +6,7 @@ from torium_api.groups.services.invitations import (
     answer_invitation,
     count_invitations,
     find_pending_invitation,
+    invitations_digest,
     invite_member,
     list_invitations,
 )
@@ -13,6 +14,7 @@ from torium_api.groups.services.members import change_role, leave_all_groups, li
 
 __all__ = [
     "answer_invitation", "change_role", "count_invitations", "create_group", "delete_group",
-    "find_membership", "find_pending_invitation", "get_membership", "invite_member", "leave_all_groups", "list_groups",
-    "list_invitations", "list_members", "lock_group", "remove_member", "require_role", "update_group",
+    "find_membership", "find_pending_invitation", "get_membership", "invitations_digest", "invite_member",
+    "leave_all_groups", "list_groups", "list_invitations", "list_members", "lock_group", "remove_member",
+    "require_role", "update_group",
 ]

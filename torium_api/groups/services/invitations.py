@@ -9,10 +9,12 @@ from torium_api import queues, quotas
 from torium_api.actor import Actor
 from torium_api.errors import Conflict, NotFound
 from torium_api.extensions import db
-from torium_api.groups.models import GroupInvitation, GroupMember, InvitationStatus, Role
+from torium_api.groups.models import Group, GroupInvitation, GroupMember, InvitationStatus, Role
 from torium_api.groups.services.access import find_membership, get_membership, lock_group, require_role
 from torium_api.outbox import emit
+from torium_api.paging import rows_digest
 from torium_api.users import services as users
+from torium_api.users.models import User
 
 _PENDING = GroupInvitation.status == InvitationStatus.PENDING
 
@@ -68,6 +70,16 @@ def list_invitations(actor: Actor) -> list[dict]:
         .order_by(GroupInvitation.id.desc())).all()
     return [{"group_id": i.group_id, "name": i.group.name, "email": i.invited_by.email if i.invited_by else ""}
             for i in invitations]
+
+
+def invitations_digest(actor: Actor) -> str:
+    """The ETag digest of ``list_invitations``: what it renders (group, its name, the inviter's e-mail), in its
+    order, computed in PostgreSQL."""
+    rendered = (db.select(GroupInvitation.id, GroupInvitation.group_id, Group.name, User.email)
+                .join(Group, Group.id == GroupInvitation.group_id)
+                .outerjoin(User, User.id == GroupInvitation.invited_by_id)
+                .where(GroupInvitation.user_id == actor.id, _PENDING))
+    return rows_digest(rendered, lambda rows: [rows.c.id.desc()])
 
 
 def count_invitations(actor: Actor) -> int:
