@@ -56,6 +56,37 @@ def test_health_is_503_when_the_database_is_unreachable(test_config):
     assert response.get_json()["status"] == {"code": 503, "message": "Database unreachable"}
 
 
+def test_health_pings_in_autocommit_and_pools_only_healthy_transactional_connections(test_config, monkeypatch):
+    """/health is one round trip (no BEGIN/ROLLBACK around SELECT 1); a connection that died under it is
+    answered 503 and dropped, and no connection goes back to the pool in autocommit."""
+    import psycopg2
+
+    monkeypatch.setenv("DB_POOL_SIZE", "1")  # one pooled connection: the one /health used is the next one out
+    monkeypatch.setenv("DB_MAX_OVERFLOW", "0")
+    own = create_app(test_config)
+    client = own.test_client()
+    with own.app_context():
+        db.engine.dispose()
+        assert client.get("/health").status_code == 200
+        pooled = db.engine.raw_connection()
+        backend, autocommit = pooled.driver_connection.info.backend_pid, pooled.driver_connection.autocommit
+        pooled.close()
+        assert autocommit is False
+        dsn = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        admin = psycopg2.connect(dsn)
+        with admin, admin.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", (backend,))
+        admin.close()
+        dropped = client.get("/health")
+        assert dropped.status_code == 503, dropped.get_json()
+        assert client.get("/health").status_code == 200  # a new connection
+        pooled = db.engine.raw_connection()
+        assert pooled.driver_connection.info.backend_pid != backend
+        assert pooled.driver_connection.autocommit is False
+        pooled.close()
+        db.engine.dispose()
+
+
 @pytest.mark.parametrize("scheme", ["postgresql://", "postgres://"])
 def test_a_plain_postgresql_url_is_served_by_the_installed_driver(test_config, scheme):
     """What RDS and the README give is postgresql://...; SQLAlchemy 2.1 alone would pick psycopg 3."""
