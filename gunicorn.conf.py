@@ -6,6 +6,9 @@ import os
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # (2 × cores) + 1 processes, 4 threads each; every thread may hold a DB connection, so keep
 # processes × threads × instances under the RDS max_connections (see README, Deployment).
+# Measured on 2 cores (bench/RESULTS.md): (5,4), (3,4), (2,8), (5,1), (4,1) and (3,2) processes × threads
+# were all within run-to-run noise (±15 %) for /health, GET /groups and GET /event; a request spends part
+# of its time waiting on PostgreSQL, so threads keep the cores busy, and the default stays the documented one.
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 worker_class = "gthread"
@@ -19,10 +22,11 @@ preload_app = True
 # a worker every few seconds, and each restart cost a full import (p99 spikes in bench/RESULTS.md).
 max_requests = 50000
 max_requests_jitter = 5000
-accesslog = "-"
+# No gunicorn access log: the app writes one JSON line per request itself (logger torium_api.access: method,
+# path, status, duration, request id, user) and nginx logs every request in front of it. A second line per
+# request cost ~0.1 ms of a worker's CPU and a third of /health's throughput (bench/RESULTS.md).
+accesslog = None
 errorlog = "-"
-access_log_format = '{"ts": "%(t)s", "logger": "gunicorn.access", "method": "%(m)s", "path": "%(U)s", ' \
-                    '"status": %(s)s, "duration_ms": %(M)s, "request_id": "%({x-request-id}o)s"}'
 limit_request_line = 4094
 limit_request_fields = 100
 limit_request_field_size = 8190
