@@ -44,6 +44,10 @@ def configure_logging(level: str) -> None:
     handler._torium = True
     root.addHandler(handler)
     root.setLevel(level)
+    # The lines carry no source location, thread or process (json_handler's fields): skip collecting them. Finding
+    # the caller walks the stack on every record, the access line's included (logging HOWTO, "Optimization").
+    logging._srcfile = None
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     for noisy in ("botocore", "urllib3", "werkzeug", "pgserver", "alembic.runtime.migration"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
