@@ -12,10 +12,16 @@ PostgreSQL**: md5 over the page's rows as text, in the page's order, run on the 
 page. While ``web`` revalidates a request (``revalidating``), a pager first reads only that digest when the client
 sent If-None-Match, and raises ``NotModified`` instead of reading a page the client already holds; otherwise it
 reads the page and its digest in one statement. The view's own checks (membership, ...) run before either.
+
+A page that renders rows of other tables its service reads anyway right after it (``paged(...,
+completed_by_service=True)``: the events page and its members) is not digested twice: the pager reads the page with
+the digest of its own rows, the service folds what it read next into it (``add_to_digest``), and only then is a
+client holding the result answered 304, before anything is rendered.
 """
 
 import base64
 import binascii
+import hashlib
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -41,18 +47,21 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # PostgreSQL text holds neither
 
 # --- offset pages (the contract's lists) --------------------------------------------------------
 
-def paged(query: Select, digest_also: Callable[[Select], list] | None = None) -> Select:
+def paged(query: Select, digest_also: Callable[[Select], list] | None = None, *,
+          completed_by_service: bool = False) -> Select:
     """``query`` ready for ``offset_page``: its total row count as a last column (``count(*) OVER ()``, computed
     before LIMIT) and LIMIT/OFFSET as parameters. Build it once, at import: list queries run on every request,
     and a statement built per call costs SQLAlchemy more time than PostgreSQL takes to run it.
 
     ``digest_also(page)``: what else shapes the page's rendering, for its ETag digest (scalar subqueries over
-    the page's rows, each in a stated order, e.g. rows of another table; ``:digest_now`` is the time)."""
+    the page's rows, each in a stated order, e.g. rows of another table; ``:digest_now`` is the time).
+    ``completed_by_service``: the service calls ``add_to_digest`` with what else it rendered (module docstring)."""
     statement = (query.add_columns(func.count().over().label("rows_in_all_pages"))
                  .limit(bindparam("page_limit")).offset(bindparam("page_offset")))
     page = statement.cte("page")
     extras = digest_also(page) if digest_also else []
-    _DIGESTED[id(statement)] = (statement, *_digest_statements(page, list(page.c), list(page.c), extras, []))
+    _DIGESTED[id(statement)] = (statement, *_digest_statements(page, list(page.c), list(page.c), extras, []),
+                                completed_by_service)
     return statement
 
 
@@ -66,13 +75,13 @@ def offset_page(query: Select, page: int, page_size: int, **params) -> tuple[lis
     if check is None:
         rows, bookkeeping = db.session.execute(query, params).all(), 1
     else:
-        _, digest_only, with_digest = _DIGESTED[id(query)]
+        _, digest_only, with_digest, completed_by_service = _DIGESTED[id(query)]
         params["digest_now"], shape = clock.now(), f"offset {params['page_offset']} limit {page_size}"
         empty_past_the_end = page > 1  # a page with no row carries no total: not revalidated
-        if check.held is not None:
+        if check.held is not None and not completed_by_service:
             check.unchanged(*db.session.execute(digest_only, params).one(), shape, empty_past_the_end)
         rows, bookkeeping = db.session.execute(with_digest, params).all(), 2
-        check.found(rows, shape, empty_past_the_end)
+        check.found(rows, shape, empty_past_the_end, completed_by_service)
     if rows:
         return [row[:-bookkeeping] for row in rows], rows[0][-bookkeeping]
     if page == 1:
@@ -204,19 +213,35 @@ class Revalidation:
 
     held: Callable[[str], bool] | None
     digest: str | None = None
+    pending: bool = False  # the digest waits for the service's add_to_digest
+
 
     def unchanged(self, rows_md5: str, rows: int, shape: str, empty_past_the_end: bool) -> None:
         digest = _digest(rows_md5, rows, shape, empty_past_the_end)
         if digest is not None and self.held(digest):
             raise NotModified(digest)
 
-    def found(self, rows: list, shape: str, empty_past_the_end: bool) -> None:
+    def found(self, rows: list, shape: str, empty_past_the_end: bool, completed_by_service: bool = False) -> None:
         self.digest = _digest(rows[0][-1] if rows else None, len(rows), shape, empty_past_the_end)
+        self.pending = completed_by_service and self.digest is not None
 
 
 _REVALIDATION: ContextVar[Revalidation | None] = ContextVar("revalidation", default=None)
 # id(paged statement) -> (the statement, its digest alone, the statement with its digest as a last column)
 _DIGESTED: dict[int, tuple[Select, Select, Select]] = {}
+
+
+def add_to_digest(rendered: str) -> None:
+    """What a ``completed_by_service`` page renders besides its rows (read after it), folded into its digest; then
+    a client that holds the result gets NotModified. Outside a conditional GET, or for a page with no digest, it
+    does nothing."""
+    check = _REVALIDATION.get()
+    if check is None or not check.pending:
+        return
+    check.digest = f"{check.digest} {hashlib.blake2b(rendered.encode(), digest_size=16).hexdigest()}"
+    check.pending = False
+    if check.held is not None and check.held(check.digest):
+        raise NotModified(check.digest)
 
 
 @contextmanager

@@ -241,6 +241,8 @@ class Blueprint(flask_smorest.Blueprint):
                             response = func(*args, **kw)
                     except paging.NotModified as unchanged:
                         return _not_modified(_weak_tag(varied, unchanged.digest))
+                    if state.pending:
+                        raise RuntimeError(f"{func.__qualname__}: its page's digest waits for paging.add_to_digest")
                     page_digest = state.digest
                 if page_digest is not None and response.status_code == 200:
                     response.set_etag(_weak_tag(varied, page_digest), weak=True)

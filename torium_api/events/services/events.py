@@ -18,7 +18,7 @@ from torium_api.extensions import db
 from torium_api.groups import services as groups
 from torium_api.groups.models import Group, GroupMember, Role
 from torium_api.outbox import emit
-from torium_api.paging import offset_page, paged
+from torium_api.paging import add_to_digest, offset_page, paged
 from torium_api.users import services as user_services
 from torium_api.users.models import User
 
@@ -131,28 +131,13 @@ def _mine(*where) -> Select:
             .where(EventMember.user_id == bindparam("actor"), *where))
 
 
-def _rendered_besides_the_rows(page) -> list:
-    """What an events page renders besides its rows, for its ETag digest (paging.paged): its events' members in
-    their order, their e-mails, and which of its events are upcoming."""
-    in_page = EventMember.event_id.in_(db.select(page.c.id))
-    members = db.select(_texts((EventMember.event_id, EventMember.user_id), EventMember.event_id, EventMember.id))
-    emails = db.select(_texts((User.id, User.email), User.id)).where(
-        User.id.in_(db.select(EventMember.user_id).where(in_page)))
-    upcoming = db.select(_texts((page.c.id,), page.c.id)).where(page.c.starts_at >= bindparam("now"))
-    return [members.where(in_page).scalar_subquery(), emails.scalar_subquery(), upcoming.scalar_subquery()]
-
-
-def _texts(columns: tuple, *order):
-    return db.func.string_agg(db.cast(db.tuple_(*columns), db.Text), aggregate_order_by(db.literal(","), *order))
-
-
 _IN_GROUP = EventMember.group_id == bindparam("group_id")
-_MY_EVENTS = paged(_mine().order_by(*_UPCOMING_FIRST), digest_also=_rendered_besides_the_rows)
-_MY_EVENTS_IN_GROUP = paged(_mine(_IN_GROUP).order_by(*_UPCOMING_FIRST), digest_also=_rendered_besides_the_rows)
-_MY_UPCOMING = db.select(db.func.count()).select_from(_mine(_UPCOMING).subquery())
-_MY_UPCOMING_IN_GROUP = db.select(db.func.count()).select_from(_mine(_UPCOMING, _IN_GROUP).subquery())
+# The members a page shows are read once, by _members_of, and folded into the page's ETag digest from there
+# (paging.add_to_digest), not digested again in SQL.
+_MY_EVENTS = paged(_mine().order_by(*_UPCOMING_FIRST), completed_by_service=True)
+_MY_EVENTS_IN_GROUP = paged(_mine(_IN_GROUP).order_by(*_UPCOMING_FIRST), completed_by_service=True)
 UNPAGED_MIN, UNPAGED_MAX = 100, 500
-NO_MEMBERS = orjson.Fragment(b"[]")
+NO_MEMBERS = "[]"
 # Each event's members as one JSON array, written by PostgreSQL exactly as the response writes it
 # ([{"id":1,"email":"a@b"},...]; to_json escapes the e-mail) and sent on untouched (orjson.Fragment): a page of
 # 100 events with 10 members each is 100 rows and 100 strings, not 1,000 rows and 1,000 dicts.
@@ -171,22 +156,29 @@ def list_events(actor: Actor, group_id: int | None, page: int, page_size: int | 
 
     ``page_size`` None is the app's unpaged call: page 1 holds every upcoming event (at least 100 rows, past
     ones filling up; at most UNPAGED_MAX upcoming: a page of 500 events with their members is already about
-    1 MB, and the event quota makes more than that unlikely; a client that pages sees them all)."""
-    params = {"actor": actor.id, "now": clock.now()}
+    1 MB, and the event quota makes more than that unlikely; a client that pages sees them all). It reads the
+    first UNPAGED_MAX rows, upcoming ones first, and keeps as many as it shows: no query to count them first."""
+    now = clock.now()
+    params = {"actor": actor.id, "now": now}
     if group_id is not None:
         groups.get_membership(actor, group_id)
         params["group_id"] = group_id
+    query = _MY_EVENTS if group_id is None else _MY_EVENTS_IN_GROUP
     if page_size is None:
-        upcoming = db.session.scalar(_MY_UPCOMING if group_id is None else _MY_UPCOMING_IN_GROUP, params)
-        page, page_size = 1, min(max(upcoming, UNPAGED_MIN), UNPAGED_MAX)
-    rows, total = offset_page(_MY_EVENTS if group_id is None else _MY_EVENTS_IN_GROUP, page, page_size, **params)
+        rows, total = offset_page(query, 1, UNPAGED_MAX, **params)
+        page_size = max(sum(1 for row in rows if row[5] >= now), UNPAGED_MIN)  # row[5]: starts_at
+        rows = rows[:page_size]
+    else:
+        rows, total = offset_page(query, page, page_size, **params)
     members = _members_of([row[0] for row in rows])
+    add_to_digest("\n".join(f"{row[0]} {row[5] >= now} {members.get(row[0], NO_MEMBERS)}" for row in rows))
     zone = user_services.zone_of(actor.user)
     return [{
         "id": event_id, "name": name, "description": description, "group_id": in_group, "group_name": group_name,
         "event_timestamp": local_text(starts_at, zone, LOCAL_FORMAT), "is_budget": is_budget,
         "budget": float(budget) if budget is not None else None, "reminder": reminder.value,
-        "schedule_period": period.legacy, "users": members.get(event_id, NO_MEMBERS), "status": role.value,
+        "schedule_period": period.legacy, "users": orjson.Fragment(members.get(event_id, NO_MEMBERS)),
+        "status": role.value,
     } for event_id, name, description, in_group, group_name, starts_at, is_budget, budget, reminder, period, role
         in rows], total, page_size
 
@@ -196,7 +188,6 @@ def calendar_zone(actor: Actor) -> str:
     return user_services.zone_of(actor.user).key
 
 
-def _members_of(event_ids: list[int]) -> dict[int, orjson.Fragment]:
+def _members_of(event_ids: list[int]) -> dict[int, str]:
     """The members of a page of events, each event's as its finished JSON array: one query."""
-    rows = db.session.execute(_MEMBERS_OF_EVENTS, {"event_ids": event_ids})
-    return {event_id: orjson.Fragment(members) for event_id, members in rows}
+    return dict(db.session.execute(_MEMBERS_OF_EVENTS, {"event_ids": event_ids}).all())
