@@ -86,6 +86,20 @@ def test_unknown_kid_is_401(client, tokens):
     assert _get_users(client, tokens.token(headers={"kid": "rotated-away"})).status_code == 401
 
 
+@pytest.mark.parametrize("header", [
+    "W10",  # []
+    "bnVsbA",  # null
+    "_-8",  # not UTF-8
+    "eyJhbGciOiJSUzI1NiIsImtpZCI6",  # truncated JSON
+    "a",  # one character: not base64 at all
+    base64.urlsafe_b64encode(b"[" * 5000 + b"]" * 5000).rstrip(b"=").decode(),  # nested past the recursion limit
+])
+def test_a_header_that_is_not_a_json_object_is_401(client, tokens, header):
+    _, payload, signature = tokens.token("ada@example.com").split(".")
+    response = _get_users(client, f"{header}.{payload}.{signature}")
+    assert response.status_code == 401 and response.get_json() == UNAUTHORIZED
+
+
 def test_token_signed_by_another_key_is_401(client, tokens):
     stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     assert _get_users(client, tokens.token(key=stranger)).status_code == 401
