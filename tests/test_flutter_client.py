@@ -8,9 +8,9 @@ envelope when there is no JSON envelope to decode), so ``result["status"]["code"
 strings where the app sends strings, ``budget`` as text, ``event_timestamp`` as Dart's ``kk`` format or
 ``DateTime.toString()``), and every response is read the way the app's screens read it.
 
-Where the app's own id comes from: the app reads the Cognito attribute ``custom:user_id``. Until the API's
-workers write it (another branch), the replay learns the id the way the guide's fallback does, from
-``GET /users`` -> ``data.user_id`` (see ``App.sign_in``).
+Where the app's own id comes from: the app reads the Cognito attribute ``custom:user_id``. Its first call goes
+without ``trm-user-id``; the API's workers then write ``custom:user_id`` (moto's Cognito here) and the replay reads
+it back as ``fetchUserAttributes()`` would (see ``App.sign_in``).
 """
 
 import json
