@@ -125,3 +125,23 @@ def test_views_reach_the_database_and_aws_only_through_services():
     forbidden = {"torium_api.extensions.db", "torium_api.outbox", "torium_api.outbox.emit", "torium_api.aws"}
     offenders = {m: sorted(_imports(t, m) & forbidden) for m, t in MODULES.items() if m.endswith(".views")}
     assert {m: f for m, f in offenders.items() if f} == {}
+
+
+def test_every_row_lock_reads_fresh_rows():
+    """FOR UPDATE only through database.locked (populate_existing) or session.get(with_for_update, populate_existing):
+    a lock that keeps the session's old copy decides on stale values (issue 14: cancel refunded a completed order).
+    This covers the helpers tests/test_locks.py does not exercise one by one (reaper, reminder and relay batches)."""
+    offenders = []
+    for module, tree in MODULES.items():
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            if isinstance(node.func, ast.Attribute) and node.func.attr == "with_for_update" \
+                    and module != "torium_api.database":
+                offenders.append(f"{module}:{node.lineno} .with_for_update()")
+            keywords = {k.arg: k.value for k in node.keywords}
+            if "with_for_update" in keywords and not (
+                    isinstance(keywords.get("populate_existing"), ast.Constant) and keywords["populate_existing"].value):
+                offenders.append(f"{module}:{node.lineno} with_for_update= without populate_existing=True")
+    assert not offenders, offenders
+

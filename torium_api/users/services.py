@@ -215,7 +215,7 @@ def request_mobile_verification(actor: Actor, mobile_number: str) -> MobileVerif
     No code exists yet: the worker creates it, stores its hash and sends it in one transaction
     (``issue_verification_code``), so the code itself never passes through the outbox, SQS or a DLQ."""
     config = current_app.config
-    db.session.execute(db.select(User.id).where(User.id == actor.id).with_for_update())  # serialise per user
+    db.session.execute(locked(db.select(User.id).where(User.id == actor.id)))  # serialise per user
     quotas.enforce("verification codes", MobileVerification.created_at, MobileVerification.user_id == actor.id,
                    limit=config["MOBILE_CODES_PER_HOUR"], window=timedelta(hours=1))
     quotas.enforce("verification codes to one number", MobileVerification.created_at,
