@@ -140,8 +140,8 @@ def test_every_row_lock_reads_fresh_rows():
                     and module != "torium_api.database":
                 offenders.append(f"{module}:{node.lineno} .with_for_update()")
             keywords = {k.arg: k.value for k in node.keywords}
-            if "with_for_update" in keywords and not (
-                    isinstance(keywords.get("populate_existing"), ast.Constant) and keywords["populate_existing"].value):
+            fresh = keywords.get("populate_existing")
+            if "with_for_update" in keywords and not (isinstance(fresh, ast.Constant) and fresh.value is True):
                 offenders.append(f"{module}:{node.lineno} with_for_update= without populate_existing=True")
     assert not offenders, offenders
 

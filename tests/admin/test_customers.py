@@ -3,9 +3,13 @@
 import time
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
-from tests.factories import data_of, fund, make_order, run_background, table_counts
+from tests.factories import actor, data_of, fund, make_order, run_background, table_counts
+from torium_api.actor import AppRole
+from torium_api.admin.services import customers
+from torium_api.errors import Forbidden
 from torium_api.extensions import db
 from torium_api.users.models import RoleGrant
 
@@ -133,3 +137,16 @@ def test_erasure_is_refused_while_money_or_listings_remain(app, client, shop):
     fund(app, shop.other[0], 1)
     response = client.delete("/users/me", headers=shop.other[1])
     assert response.status_code == 409 and "withdraw" in response.get_json()["status"]["message"]
+
+
+def test_the_back_office_services_refuse_non_admins_behind_the_blueprints_guard(app, shop):
+    """Default deny twice: a service called by anything but the admin blueprint (a CLI, a handler, a future
+    view) refuses a caller who is not an admin, before it reads anything."""
+    with app.app_context():
+        for who, roles in ((shop.seller[0], (AppRole.SELLER,)), (shop.buyer[0], ())):
+            with pytest.raises(Forbidden):
+                customers.user_detail(actor(who, *roles), shop.other[0])
+            with pytest.raises(Forbidden):
+                customers.ledger(actor(who, *roles), shop.other[0])
+        assert customers.user_detail(actor(shop.admin[0], AppRole.ADMIN), shop.other[0])["user_id"] == shop.other[0]
+

@@ -30,6 +30,15 @@ def _admin(actor: Actor, what: str) -> None:
         raise Forbidden(f"Only admins can {what}")
 
 
+def account_of(actor: Actor, user_id: int) -> User:
+    """A user as the back office reads them (admins only)."""
+    _admin(actor, "read another user's account")
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("User not found")
+    return user
+
+
 def lock_user(user_id: int) -> User:
     user = db.session.scalar(locked(db.select(User).where(User.id == user_id), of=User))
     if user is None:

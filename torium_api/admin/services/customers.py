@@ -10,7 +10,6 @@ from torium_api.admin.services.privacy import erase
 from torium_api.orders import services as orders
 from torium_api.paging import CursorPage
 from torium_api.users import back_office as users
-from torium_api.users import services as user_services
 from torium_api.users.models import User
 
 
@@ -26,7 +25,7 @@ def list_users(actor: Actor, **filters) -> CursorPage:
 
 
 def user_detail(actor: Actor, user_id: int) -> dict:
-    user = user_services.get_user(user_id)
+    user = users.account_of(actor, user_id)
     roles = users.roles_of([user.id])[user.id]
     return {**_row(user, roles), "mobile_number": user.mobile_number, "timezone": user.timezone,
             "reminder_preferences": user.reminder_preferences.value if user.reminder_preferences else None,
@@ -67,12 +66,12 @@ def erase_user(actor: Actor, user_id: int, reason: str) -> dict:
 
 
 def ledger(actor: Actor, user_id: int, **page) -> CursorPage:
-    user_services.get_user(user_id)
+    users.account_of(actor, user_id)
     return accounts.ledger_of(actor, user_id, **page)
 
 
 def adjust_balance(actor: Actor, user_id: int, amount_cents: int, reason: str) -> dict:
-    user_services.get_user(user_id)
+    users.account_of(actor, user_id)
     balance = accounts.user_balance(user_id)
     movement = accounts.adjust(actor, user_id, amount_cents)
     audit.record(actor, "accounts.adjust", "user", user_id, before={"balance_cents": balance},
