@@ -112,3 +112,7 @@ def test_it_runs_the_real_app_with_the_production_properties(tmp_path, parity_ve
                   app_dir=bundle)
     assert result.returncode == 0, result.stderr
     assert "health.Health" in result.stdout and "/health" in result.stdout
+    listed = _run(tmp_path, _get_config(tmp_path, properties), ["--help"], venv_glob=str(parity_venv), app_dir=bundle)
+    commands = {line.split()[0] for line in listed.stdout.split("Commands:")[1].splitlines() if line.strip()}
+    assert {"db", "outbox", "worker", "queues", "organizations", "ops"} <= commands, listed.stdout
+    assert not commands & {"dev-token", "seed", "notifications"}, commands  # development only (torium_api.dev)
