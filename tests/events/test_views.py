@@ -338,3 +338,28 @@ def test_the_apps_unpaged_call_sees_every_upcoming_event_beyond_a_hundred(app, c
     assert names == [f"up{d}" for d in range(1, 131)]  # all 130 upcoming; no room for past ones
     assert '"total": 150' in unpaged.headers["X-Pagination"]
     assert len(data_of(client.get("/event?page=1", headers=headers))) == 100  # a client that pages: 100
+
+
+def test_the_apps_unpaged_call_is_capped_and_filled_up_with_past_events(app, client, tokens, monkeypatch):
+    """The documented bounds, scaled down (UNPAGED_MIN 100 → 3, UNPAGED_MAX 500 → 5): more upcoming events than
+    the cap show the soonest UNPAGED_MAX; fewer upcoming than UNPAGED_MIN are filled up with the newest past ones."""
+    from datetime import timedelta
+
+    from torium_api import clock
+    from torium_api.events.services import events
+
+    monkeypatch.setattr(events, "UNPAGED_MIN", 3)
+    monkeypatch.setattr(events, "UNPAGED_MAX", 5)
+    me, headers = tokens.user("capped@example.com")
+    group = make_group(app, me)
+    now = clock.now()
+    for days in (1, 2):
+        make_event(app, group, me, name=f"up{days}", starts_at=now + timedelta(days=days))
+    for days in (1, 2, 3):
+        make_event(app, group, me, name=f"past{days}", starts_at=now - timedelta(days=days))
+    assert [e["name"] for e in data_of(client.get("/event", headers=headers))] == ["up1", "up2", "past1"]
+    for days in range(3, 9):
+        make_event(app, group, me, name=f"up{days}", starts_at=now + timedelta(days=days))
+    capped = client.get("/event", headers=headers)
+    assert [e["name"] for e in data_of(capped)] == [f"up{d}" for d in range(1, 6)]
+    assert '"total": 11' in capped.headers["X-Pagination"]
