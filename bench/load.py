@@ -3,7 +3,8 @@
 Seeds with `python -m bench.seed` (the busy user: 20 groups, 100 events with 10 members each), starts
 `gunicorn --config gunicorn.conf.py application:application` on loopback and, as the ceiling, a bare Flask app
 answering /health with the same envelope under the same gunicorn configuration (`bench/bare.py`); then for each
-endpoint and concurrency (16, 64) drives keep-alive load for DURATION seconds and prints requests/s,
+endpoint (and GET /groups without a token: the floor every request pays, without token or database) and
+concurrency (16, 64) drives keep-alive load for DURATION seconds and prints requests/s,
 p50/p95/p99, SQL statements per request (X-SQL-Count, enabled only here) and the ratios to our /health and to
 the bare app in the same run; finally the web workers' memory (RSS).
 Usage: .venv/bin/python -m bench.load [--duration 8] [--client wrk|python] [--users 1000 --groups 200 ...]
@@ -25,6 +26,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+UNAUTHENTICATED = "GET /groups, no token (401)"
 ADDRESS = {"name": "Bench", "line1": "x", "city": "y", "postal_code": "00-001", "country": "PL"}
 
 
@@ -90,6 +92,8 @@ def _run(args, token: str, server: subprocess.Popen, bare_port: int) -> None:
     order = json.dumps({"lines": [{"product_id": product_id, "quantity": 1}], "shipping_address": ADDRESS})
     endpoints = [
         ("GET /health", "GET", "/health", {}, None),
+        # Every hook, the envelope and the access line, but neither a token to verify nor the database: 401.
+        (UNAUTHENTICATED, "GET", "/groups", {}, None),
         ("GET /groups", "GET", "/groups", auth, None),
         ("GET /event (as the app calls)", "GET", "/event", auth, None),
         ("GET /event?page_size=20", "GET", "/event?page_size=20", auth, None),
@@ -114,6 +118,8 @@ def _run(args, token: str, server: subprocess.Popen, bare_port: int) -> None:
             rps, (p50, p95, p99), errors = drive(args.port, method, path, headers, body, concurrency, args.duration)
             sql = _sql_count(args.port, method, path, headers, body)
             health_rps = health_rps or rps
+            if name == UNAUTHENTICATED:
+                errors = {k: v for k, v in errors.items() if k not in ("status >= 400", 401)}  # the 401 it measures
             print(f"{name:30s} {concurrency:4d} {rps:8.0f} {p50:7.1f} {p95:7.1f} {p99:7.1f} {sql:7d} "
                   f"{rps / health_rps:10.0%} {rps / bare_rps:8.0%}" + (f"  errors: {errors}" if errors else ""))
     print(f"\nweb workers' memory (RSS): {', '.join(f'{mb:.0f} MB' for mb in _worker_rss(server.pid))}")
