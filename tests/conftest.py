@@ -16,13 +16,12 @@ import psycopg2
 import pytest
 from sqlalchemy import text
 
-from tests.factories import Pool, TokenFactory, drain
+from tests.factories import KEEP_TABLES, Pool, TokenFactory, drain
 from torium_api import create_app
 from torium_api.dev import local_aws
 from torium_api.extensions import db, limiter
 
 ROOT = Path(__file__).resolve().parent.parent
-KEEP_TABLES = {"alembic_version", "organizations"}  # reference rows seeded by migrations
 
 
 def _fresh_database(admin_url: str, name: str) -> None:

@@ -145,3 +145,12 @@ def test_every_row_lock_reads_fresh_rows():
                 offenders.append(f"{module}:{node.lineno} with_for_update= without populate_existing=True")
     assert not offenders, offenders
 
+
+
+def test_tests_share_helpers_through_factories_not_conftests():
+    """Fixtures live in conftest.py files; helpers a test imports live in tests/factories.py (issue 16)."""
+    tests = PACKAGE.parent / "tests"
+    importers = [str(path.relative_to(tests)) for path in tests.rglob("*.py")
+                 for node in ast.walk(ast.parse(path.read_text()))
+                 if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[-1] == "conftest"]
+    assert importers == []

@@ -20,7 +20,7 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlalchemy import Integer, text
 
-from tests.conftest import KEEP_TABLES
+from tests.factories import KEEP_TABLES
 from torium_api.extensions import db, limiter
 from torium_api.openapi import LINKS
 

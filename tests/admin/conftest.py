@@ -2,7 +2,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.factories import ADDRESS, data_of, fund, make_product, run_background
+from tests.factories import fund, make_product
 
 
 @dataclass
@@ -29,17 +29,3 @@ def shop(app, client, tokens, sqs) -> Shop:
     wax = make_product(app, seller[0], name="Wax", price_cents=1999, stock=50)
     helmet = make_product(app, seller[0], name="Helmet", price_cents=30_000, stock=5, category="safety")
     return Shop(admin, seller, buyer, other, wax, helmet)
-
-
-def place(client, headers, *lines) -> dict:
-    body = {"lines": [{"product_id": p, "quantity": q} for p, q in lines], "shipping_address": ADDRESS}
-    return data_of(client.post("/orders", headers=headers, json=body), 202)
-
-
-def completed(app, client, headers, *lines) -> dict:
-    """An order placed through the API and fulfilled by the background (reserved, charged, shipped, settled)."""
-    order = place(client, headers, *lines)
-    run_background(app)
-    done = data_of(client.get(f"/orders/{order['id']}", headers=headers))
-    assert done["status"] == "completed", done
-    return done

@@ -5,8 +5,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select, update
 
-from tests.admin.conftest import completed
-from tests.factories import data_of, fund, table_counts
+from tests.factories import completed_order, data_of, fund, table_counts
 from torium_api import clock
 from torium_api.accounts.models import Account, AccountKind
 from torium_api.audit import AuditEntry
@@ -97,15 +96,15 @@ def test_a_failed_payout_returns_the_money_to_the_wallet(app, client, shop):
 
 
 def test_the_platform_accounts_show_fees_and_escrow(app, client, shop):
-    completed(app, client, shop.buyer[1], (shop.helmet, 1))
+    completed_order(app, client, shop.buyer[1], (shop.helmet, 1))
     assert data_of(client.get("/admin/platform", headers=shop.admin[1]))["fees_cents"] == 3000
     assert data_of(client.get("/admin/platform", headers=shop.admin[1]))["escrow_cents"] == 0
 
 
 def test_a_sellers_totals_per_day_and_month_in_their_zone(app, client, shop, monkeypatch):
-    first = completed(app, client, shop.buyer[1], (shop.wax, 2))
-    second = completed(app, client, shop.buyer[1], (shop.helmet, 1))
-    third = completed(app, client, shop.buyer[1], (shop.wax, 1))
+    first = completed_order(app, client, shop.buyer[1], (shop.wax, 2))
+    second = completed_order(app, client, shop.buyer[1], (shop.helmet, 1))
+    third = completed_order(app, client, shop.buyer[1], (shop.wax, 1))
     client.post(f"/admin/orders/{second['id']}/refund", headers=shop.admin[1], json=WHY)
     settled = {first["id"]: datetime(2026, 11, 14, 23, 30, tzinfo=UTC),  # already the 15th in Warsaw (default zone)
                second["id"]: datetime(2026, 11, 15, 10, 0, tzinfo=UTC),

@@ -4,8 +4,16 @@ returned on cancellation, taken back on refund; exact to the minor unit."""
 import pytest
 from sqlalchemy import func, select
 
-from tests.admin.conftest import completed, place
-from tests.factories import data_of, make_order, make_payout, make_product, run_background, table_counts
+from tests.factories import (
+    completed_order,
+    data_of,
+    make_order,
+    make_payout,
+    make_product,
+    place_order,
+    run_background,
+    table_counts,
+)
 from torium_api.accounts.models import Account, AccountKind, LedgerEntry
 from torium_api.audit import AuditEntry
 from torium_api.database import transaction
@@ -43,7 +51,7 @@ def test_the_fee_is_rounded_half_up_to_a_whole_minor_unit(amount, bps, fee):
 
 
 def test_completion_pays_the_seller_and_the_platform_from_escrow(app, client, shop):
-    order = completed(app, client, shop.buyer[1], (shop.wax, 3), (shop.helmet, 1))
+    order = completed_order(app, client, shop.buyer[1], (shop.wax, 3), (shop.helmet, 1))
     fee = 600 + 3000  # 10 % of 5,997 (599.7, rounded half up) and of 30,000
     assert _balance(app, shop.buyer[0]) == 100_000 - 35_997
     assert _balance(app, shop.seller[0]) == 35_997 - fee
@@ -60,7 +68,7 @@ def test_completion_pays_the_seller_and_the_platform_from_escrow(app, client, sh
 
 def test_the_fee_is_the_one_in_force_when_the_order_was_placed(app, client, shop, monkeypatch):
     monkeypatch.setitem(app.config, "PLATFORM_FEE_BPS", 333)
-    order = place(client, shop.buyer[1], (shop.wax, 1))  # 3.33 % of 1,999 = 66.57 → 67
+    order = place_order(client, shop.buyer[1], (shop.wax, 1))  # 3.33 % of 1,999 = 66.57 → 67
     monkeypatch.setitem(app.config, "PLATFORM_FEE_BPS", 5000)
     run_background(app)
     assert _balance(app, AccountKind.PLATFORM) == 67 and _balance(app, shop.seller[0]) == 1999 - 67
@@ -72,14 +80,14 @@ def test_the_fee_is_the_one_in_force_when_the_order_was_placed(app, client, shop
 def test_each_seller_of_an_order_is_paid_their_own_lines(app, client, tokens, shop):
     second_id, _ = tokens.user("second@shop.example", groups=["seller"])
     skis = make_product(app, second_id, name="Skis", price_cents=50_000, stock=2)
-    order = completed(app, client, shop.buyer[1], (shop.wax, 1), (skis, 1))
+    order = completed_order(app, client, shop.buyer[1], (shop.wax, 1), (skis, 1))
     assert _balance(app, shop.seller[0]) == 1999 - 200 and _balance(app, second_id) == 50_000 - 5000
     assert _balance(app, AccountKind.PLATFORM) == 5200
     assert sum(n for *_, n in _order_entries(app, order["id"])) == 0
 
 
 def test_cancelling_a_paid_order_returns_the_money_from_escrow(app, client, shop):
-    order = place(client, shop.buyer[1], (shop.helmet, 2))
+    order = place_order(client, shop.buyer[1], (shop.helmet, 2))
     with app.app_context(), transaction():
         orders.reserve_stock(order["id"])
     with app.app_context(), transaction():
@@ -96,8 +104,8 @@ def test_cancelling_a_paid_order_returns_the_money_from_escrow(app, client, shop
 
 
 def test_only_orders_in_progress_can_be_cancelled_and_only_delivered_ones_refunded(app, client, shop):
-    done = completed(app, client, shop.buyer[1], (shop.wax, 1))
-    pending = place(client, shop.buyer[1], (shop.wax, 1))
+    done = completed_order(app, client, shop.buyer[1], (shop.wax, 1))
+    pending = place_order(client, shop.buyer[1], (shop.wax, 1))
     before = table_counts(app)
     response = client.post(f"/admin/orders/{done['id']}/cancel", headers=shop.admin[1], json=WHY)
     assert response.status_code == 409 and "refund it instead" in response.get_json()["status"]["message"]
@@ -108,7 +116,7 @@ def test_only_orders_in_progress_can_be_cancelled_and_only_delivered_ones_refund
 
 
 def test_a_refund_takes_the_sellers_credit_and_the_fee_back(app, client, shop):
-    order = completed(app, client, shop.buyer[1], (shop.wax, 3), (shop.helmet, 1))
+    order = completed_order(app, client, shop.buyer[1], (shop.wax, 3), (shop.helmet, 1))
     refund = data_of(client.post(f"/admin/orders/{order['id']}/refund", headers=shop.admin[1], json=WHY))
     assert refund["order"]["status"] == "refunded" and refund["order"]["refunded_at"]
     assert (refund["refunded_cents"], refund["fee_reversed_cents"], refund["shortfall_covered_cents"]) == \
@@ -123,7 +131,7 @@ def test_a_refund_takes_the_sellers_credit_and_the_fee_back(app, client, shop):
 
 
 def test_a_retried_refund_with_its_idempotency_key_replays_the_first(app, client, shop):
-    order = completed(app, client, shop.buyer[1], (shop.wax, 1))
+    order = completed_order(app, client, shop.buyer[1], (shop.wax, 1))
     headers = {**shop.admin[1], "Idempotency-Key": "refund-1"}
     first = client.post(f"/admin/orders/{order['id']}/refund", headers=headers, json=WHY)
     again = client.post(f"/admin/orders/{order['id']}/refund", headers=headers, json=WHY)
@@ -133,8 +141,8 @@ def test_a_retried_refund_with_its_idempotency_key_replays_the_first(app, client
 
 
 def test_a_seller_who_already_withdrew_blocks_the_refund_unless_the_platform_covers_it(app, client, shop):
-    first = completed(app, client, shop.buyer[1], (shop.helmet, 1))  # seller +27,000, platform +3,000
-    completed(app, client, shop.buyer[1], (shop.helmet, 1))  # again: the seller holds 54,000, the platform 6,000
+    first = completed_order(app, client, shop.buyer[1], (shop.helmet, 1))  # seller +27,000, platform +3,000
+    completed_order(app, client, shop.buyer[1], (shop.helmet, 1))  # again: the seller holds 54,000, the platform 6,000
     make_payout(app, shop.seller[0], 28_000)  # the seller keeps 26,000 of the 27,000 a refund takes back
     url = f"/admin/orders/{first['id']}/refund"
     before = table_counts(app)
@@ -155,7 +163,7 @@ def test_a_seller_who_already_withdrew_blocks_the_refund_unless_the_platform_cov
 
 
 def test_the_platform_cannot_cover_more_than_it_holds(app, client, shop):
-    first = completed(app, client, shop.buyer[1], (shop.helmet, 1))
+    first = completed_order(app, client, shop.buyer[1], (shop.helmet, 1))
     make_payout(app, shop.seller[0], 27_000)
     before = table_counts(app)
     response = client.post(f"/admin/orders/{first['id']}/refund", headers=shop.admin[1],
@@ -179,7 +187,7 @@ def test_not_received_orders_are_refunded_or_closed_as_delivered(app, client, sh
 
 
 def test_a_not_received_order_is_refunded_in_full(app, client, shop):
-    order = completed(app, client, shop.buyer[1], (shop.wax, 2))
+    order = completed_order(app, client, shop.buyer[1], (shop.wax, 2))
     with app.app_context(), transaction():
         orders.lock_order(order["id"]).status = OrderStatus.NOT_RECEIVED  # nobody confirmed it in time
     resolved = data_of(client.post(f"/admin/orders/{order['id']}/resolve", headers=shop.admin[1],
@@ -190,7 +198,7 @@ def test_a_not_received_order_is_refunded_in_full(app, client, shop):
 
 def test_every_order_moves_exactly_as_much_as_it_takes(app, client, shop):
     for quantity in range(1, 6):
-        completed(app, client, shop.buyer[1], (shop.wax, quantity))
+        completed_order(app, client, shop.buyer[1], (shop.wax, quantity))
     with app.app_context():
         per_order = db.session.execute(select(LedgerEntry.reference, func.sum(LedgerEntry.amount_cents))
                                        .group_by(LedgerEntry.reference)
