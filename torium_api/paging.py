@@ -21,6 +21,8 @@ client holding the result answered 304, before anything is rendered.
 
 import base64
 import binascii
+import collections
+import functools
 import hashlib
 import json
 import re
@@ -296,7 +298,15 @@ def _keyset_rows_and_digest(query: Select, keys, ascending: bool, tuples: bool, 
         check.unchanged(*db.session.execute(digest_only).one(), shape, False)
     rows = db.session.execute(with_digest).all()
     check.found(rows, shape, False)
-    return [row[:-1] if tuples else row[0] for row in rows]
+    if not tuples:
+        return [row[0] for row in rows]
+    named = _row_type(tuple(column.key for column in page.c))  # rows as without the digest: by position and name
+    return [named._make(row[:-1]) for row in rows]
+
+
+@functools.lru_cache(maxsize=64)
+def _row_type(keys: tuple[str, ...]) -> type:
+    return collections.namedtuple("PageRow", keys)
 
 
 def rows_digest(query: Select, order_by: Callable[[Select], list], **params) -> str:

@@ -110,8 +110,9 @@ def cursor_page_schema(item_schema: type[ma.Schema], name: str | None = None,
     """``<Item>PageSchema``: one keyset page of ``item_schema`` (made once per item schema)."""
     if item_schema not in _PAGES:
         name = (name or item_schema.__name__.removesuffix("Schema")) + "PageSchema"
+        listing = RenderedList if getattr(item_schema, "RENDERED_BY_SERVICE", False) else ma.fields.List
         _PAGES[item_schema] = type(name, (ma.Schema,), {
-            "items": ma.fields.List(ma.fields.Nested(item_schema), required=True),
+            "items": listing(ma.fields.Nested(item_schema), required=True),
             "next_cursor": ma.fields.String(required=True, allow_none=True, metadata=next_cursor_metadata),
         })
     return _PAGES[item_schema]

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text, update
 from sqlalchemy.exc import IntegrityError
 
-from tests.factories import data_of, post_product, run_concurrently, shop_snapshot
+from tests.factories import data_of, make_product, post_product, run_concurrently, shop_snapshot
 from torium_api.extensions import db
 from torium_api.products.models import Product
 
@@ -245,3 +245,29 @@ def test_listing_walks_the_partial_index_not_the_table(app, client, shop):
         plan = " ".join(db.session.execute(text(f"EXPLAIN {compiled}")).scalars())
         db.session.commit()
     assert "ix_products_listed_created" in plan, plan
+
+
+def test_a_listed_product_is_byte_for_byte_what_its_own_read_sends(app, client, shop):
+    """The listing renders rows itself (products.services._listed_item); each item must be exactly what
+    ProductSchema dumps for the same product: same fields, same order, same values (a deleted one, an unlisted
+    one, one out of stock with an image, each as an admin sees them)."""
+    import json
+
+    ids = [shop.product_id,
+           make_product(app, shop.ids["owner"], name="Out", stock=0, image_url="https://img.example/ß.jpg"),
+           make_product(app, shop.ids["owner"], name="Hidden", active=False, description='quote " and \\ ünï')]
+    deleted = make_product(app, shop.ids["owner"], name="Gone")
+    assert client.delete(f"/products/{deleted}", headers=shop.h("owner")).status_code == 200
+    listed = data_of(client.get("/products?include_inactive=true&limit=100", headers=shop.h("admin")))["items"]
+    assert sorted(item["id"] for item in listed) == sorted([*ids, deleted])
+    for item in listed:
+        own = client.get(f"/products/{item['id']}", headers=shop.h("admin"))
+        if own.status_code == 404:  # a deleted product has no page of its own: compare with the model's dump
+            from torium_api.products.schemas import ProductSchema
+
+            with app.app_context():
+                own_data = json.loads(json.dumps(ProductSchema().dump(db.session.get(Product, item["id"]))))
+            assert item["deleted"] is True
+        else:
+            own_data = data_of(own)
+        assert list(item.items()) == list(own_data.items())

@@ -65,6 +65,10 @@ class ProductQueryArgsSchema(ma.Schema):
 
 
 class ProductSchema(ma.Schema):
+    # The listing's service returns dicts of exactly these fields, in this order (products.services._listed_item;
+    # web.cursor_page_schema sends them as they are); single products are dumped from the model as usual.
+    RENDERED_BY_SERVICE = True
+
     id = ma.fields.Integer(required=True)
     name = ma.fields.String(required=True)
     description = ma.fields.String(required=True)

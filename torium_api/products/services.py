@@ -101,9 +101,26 @@ def restock(actor: Actor, product_id: int, quantity: int) -> Product:
 def list_products(actor: Actor, *, sort: str, limit: int, cursor: str | None = None,
                   include_inactive: bool = False, **filters) -> CursorPage:
     """One keyset page, sorted by ``sort``; the cursor belongs to that sort."""
-    query = db.select(Product).where(*_filters(actor, include_inactive, **filters))
+    query = db.select(*_LISTED).where(*_filters(actor, include_inactive, **filters))
     column, ascending = _SORTS[sort]
-    return keyset_page(query, sort, cursor, limit, id_column=Product.id, sort_column=column, ascending=ascending)
+    page = keyset_page(query, sort, cursor, limit, id_column=Product.id, sort_column=column, ascending=ascending,
+                       tuples=True)
+    return CursorPage([_listed_item(row) for row in page.items], page.next_cursor)
+
+
+# The listing reads plain columns and renders each row once, as ProductSchema would dump a Product (same fields,
+# same order, same values; a test compares them): no ORM object and no marshmallow pass per listed product.
+_LISTED = (Product.id, Product.name, Product.description, Product.category, Product.price_cents, Product.currency,
+           Product.stock, Product.image_url, Product.active, Product.deleted_at, Product.seller_id, Product.version,
+           Product.created_at, Product.updated_at)
+
+
+def _listed_item(row) -> dict:
+    return {"id": row.id, "name": row.name, "description": row.description, "category": row.category,
+            "price_cents": row.price_cents, "currency": row.currency, "stock": row.stock, "in_stock": row.stock > 0,
+            "image_url": row.image_url, "active": row.active, "deleted": row.deleted_at is not None,
+            "seller_id": row.seller_id, "version": row.version, "created_at": row.created_at.isoformat(),
+            "updated_at": row.updated_at.isoformat()}
 
 
 def _filters(actor, include_inactive, q=None, category=None, seller_id=None, min_price=None,
