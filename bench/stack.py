@@ -33,8 +33,12 @@ def background_stack(name: str, **settings: str):
         flask_migrate.upgrade()
         env.update(local_aws.provision())
     flask = [sys.executable, "-m", "flask", "--app", "application"]
-    procs = [subprocess.Popen([*flask, "outbox", "relay"], cwd=ROOT, env=env),
-             subprocess.Popen([*flask, "worker", "run"], cwd=ROOT, env=env)]
+    # The processes' output (warnings and their heartbeat metric lines, several a second) goes to a file, not
+    # between the benchmark's figures.
+    (ROOT / "instance").mkdir(exist_ok=True)
+    output = (ROOT / "instance" / f"bench-{name}.log").open("w")
+    procs = [subprocess.Popen([*flask, "outbox", "relay"], cwd=ROOT, env=env, stdout=output, stderr=output),
+             subprocess.Popen([*flask, "worker", "run"], cwd=ROOT, env=env, stdout=output, stderr=output)]
     try:
         time.sleep(3)
         yield app
@@ -44,3 +48,5 @@ def background_stack(name: str, **settings: str):
         for proc in procs:
             proc.wait(timeout=60)
         server.stop()
+        output.close()
+        print(f"(relay and worker output: {Path(output.name).relative_to(ROOT)})")
