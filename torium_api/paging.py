@@ -217,7 +217,6 @@ class Revalidation:
     digest: str | None = None
     pending: bool = False  # the digest waits for the service's add_to_digest
 
-
     def unchanged(self, rows_md5: str, rows: int, shape: str, empty_past_the_end: bool) -> None:
         digest = _digest(rows_md5, rows, shape, empty_past_the_end)
         if digest is not None and self.held(digest):
@@ -230,7 +229,7 @@ class Revalidation:
 
 _REVALIDATION: ContextVar[Revalidation | None] = ContextVar("revalidation", default=None)
 # id(paged statement) -> (the statement, its digest alone, the statement with its digest as a last column)
-_DIGESTED: dict[int, tuple[Select, Select, Select]] = {}
+_DIGESTED: dict[int, tuple[Select, Select, Select, bool]] = {}  # id(statement): it, its digest statements, completed
 
 
 def add_to_digest(rendered: str) -> None:
