@@ -8,6 +8,8 @@ import enum
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from torium_api.errors import Forbidden
+
 if TYPE_CHECKING:
     from torium_api.users.models import User
 
@@ -41,3 +43,8 @@ class Actor:
     @property
     def is_seller(self) -> bool:
         return AppRole.SELLER in self.roles
+
+    def require_admin(self, to: str) -> None:
+        """The back office's default deny, in every service it calls: Forbidden("Only admins can <to>")."""
+        if not self.is_admin:
+            raise Forbidden(f"Only admins can {to}")

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from torium_api import correlation
 from torium_api.actor import Actor
-from torium_api.errors import Forbidden
 from torium_api.extensions import db
 from torium_api.paging import CursorPage, keyset_page
 
@@ -52,8 +51,7 @@ def entries(actor: Actor, *, actor_id: int | None = None, target_type: str | Non
             target_id: int | None = None, action: str | None = None, since: datetime | None = None,
             until: datetime | None = None, cursor: str | None = None, limit: int = 20) -> CursorPage:
     """Admins: the log, newest first, filtered by who, what, on what and when (``since`` ≤ time < ``until``)."""
-    if not actor.is_admin:
-        raise Forbidden("Only admins can read the audit log")
+    actor.require_admin("read the audit log")
     query = db.select(AuditEntry)
     for column, compare, wanted in ((AuditEntry.actor_id, "__eq__", actor_id),
                                     (AuditEntry.target_type, "__eq__", target_type),

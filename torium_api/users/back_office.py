@@ -12,12 +12,13 @@ from sqlalchemy.dialects.postgresql import insert
 from torium_api import clock, queues
 from torium_api.actor import Actor, AppRole
 from torium_api.database import locked
-from torium_api.errors import Conflict, Forbidden, Invalid, NotFound
+from torium_api.errors import Conflict, Invalid, NotFound
 from torium_api.extensions import db
 from torium_api.organizations import services as organizations
 from torium_api.outbox import emit
 from torium_api.paging import CursorPage, keyset_page
 from torium_api.users.models import MobileVerification, ReminderPreference, RoleGrant, User
+from torium_api.users.services import get_user
 
 GRANTED_WHEN = ("in the user's next token: Cognito adds the group in the background, and the role reaches the API when "
               "the user signs in again or their app refreshes its token (at the latest when the current one expires)")
@@ -25,18 +26,10 @@ REVOKED_WHEN = ("at once: the API drops the role from every token issued before 
            "told in the background)")
 
 
-def _admin(actor: Actor, what: str) -> None:
-    if not actor.is_admin:
-        raise Forbidden(f"Only admins can {what}")
-
-
 def account_of(actor: Actor, user_id: int) -> User:
     """A user as the back office reads them (admins only)."""
-    _admin(actor, "read another user's account")
-    user = db.session.get(User, user_id)
-    if user is None:
-        raise NotFound("User not found")
-    return user
+    actor.require_admin("read another user's account")
+    return get_user(user_id)
 
 
 def lock_user(user_id: int) -> User:
@@ -71,7 +64,7 @@ _STATUS = {"active": (User.disabled_at.is_(None) & User.deleted_at.is_(None)),
 def search_users(actor: Actor, q: str | None = None, status: str | None = None, role: AppRole | None = None,
                  cursor: str | None = None, limit: int = 20) -> CursorPage:
     """Admins: users by id, optionally whose e-mail or username contains ``q``, in a status, with a role."""
-    _admin(actor, "list users")
+    actor.require_admin("list users")
     query = db.select(User)
     if q:
         query = query.where(or_(User.email.icontains(q, autoescape=True), User.username.icontains(q, autoescape=True)))
@@ -93,7 +86,7 @@ def _alive(user: User) -> User:
 
 def update_profile(actor: Actor, user_id: int, **fields) -> User:
     """Admins: change profile fields (username, time zone, reminder channel, organization)."""
-    _admin(actor, "change other users' profiles")
+    actor.require_admin("change other users' profiles")
     user = _alive(lock_user(user_id))
     organization_id = fields.get("organization_id")
     if organization_id is not None and organizations.find_organization(organization_id) is None:
@@ -109,7 +102,7 @@ def update_profile(actor: Actor, user_id: int, **fields) -> User:
 def set_disabled(actor: Actor, user_id: int, disabled: bool) -> User:
     """Admins: refuse (or again accept) a user's tokens at once; Cognito disables (enables) them in the background,
     which also ends their sessions."""
-    _admin(actor, "disable or enable users")
+    actor.require_admin("disable or enable users")
     user = _alive(lock_user(user_id))
     if disabled and user.id == actor.id:
         raise Conflict("You cannot disable yourself")
@@ -128,7 +121,7 @@ def _grant_row(user_id: int, role: AppRole) -> RoleGrant:
 
 def change_role(actor: Actor, user_id: int, role: AppRole, granted: bool) -> dict:
     """Admins: grant or revoke a shop role. Cognito's group follows through the outbox."""
-    _admin(actor, "grant or revoke roles")
+    actor.require_admin("grant or revoke roles")
     user = _alive(lock_user(user_id))
     if not granted and role is AppRole.ADMIN and user.id == actor.id:
         raise Conflict("You cannot revoke your own admin role")

@@ -9,7 +9,7 @@ from torium_api.accounts.models import EntryKind, Payout, PayoutStatus
 from torium_api.accounts.services.ledger import move
 from torium_api.actor import Actor
 from torium_api.database import locked
-from torium_api.errors import Conflict, Forbidden, NotFound
+from torium_api.errors import Conflict, NotFound
 from torium_api.extensions import db
 from torium_api.paging import CursorPage, keyset_page
 
@@ -26,8 +26,7 @@ def all_payouts(user_id: int) -> list[Payout]:
 def list_payouts(actor: Actor, *, status: PayoutStatus | None = None, user_id: int | None = None,
                  cursor: str | None = None, limit: int = 20) -> CursorPage:
     """Admins: every payout, newest first (filter by status, user)."""
-    if not actor.is_admin:
-        raise Forbidden("Only admins can list payouts")
+    actor.require_admin("list payouts")
     query = db.select(Payout)
     if status is not None:
         query = query.where(Payout.status == status)
@@ -46,8 +45,7 @@ def get_payout(payout_id: int, *, for_update: bool = False) -> Payout:
 
 def decide_payout(actor: Actor, payout_id: int, status: PayoutStatus, note: str) -> Payout:
     """Admins: a requested payout was paid, or failed (its money goes back to the wallet in this transaction)."""
-    if not actor.is_admin:
-        raise Forbidden("Only admins can decide payouts")
+    actor.require_admin("decide payouts")
     payout = get_payout(payout_id, for_update=True)
     if payout.status is not PayoutStatus.REQUESTED:
         raise Conflict(f"This payout is already {payout.status.value}")

@@ -11,11 +11,6 @@ from torium_api.paging import CursorPage, keyset_page
 from torium_api.users.models import User
 
 
-def _admin(actor: Actor, what: str) -> None:
-    if not actor.is_admin:
-        raise Forbidden(f"Only admins can {what}")
-
-
 def get_account(actor: Actor) -> dict:
     return {"balance_cents": balance_of(actor.id), "currency": current_app.config["CURRENCY"]}
 
@@ -58,7 +53,7 @@ def all_entries(user_id: int) -> list[LedgerEntry]:
 
 def ledger_of(actor: Actor, user_id: int, cursor: str | None = None, limit: int = 20) -> CursorPage:
     """Admins: any user's ledger, newest first."""
-    _admin(actor, "read another user's ledger")
+    actor.require_admin("read another user's ledger")
     return _entries(user_id, cursor, limit)
 
 
@@ -69,7 +64,7 @@ def user_balance(user_id: int) -> int:
 def adjust(actor: Actor, user_id: int, amount_cents: int) -> dict:
     """Admins: correct a balance by a signed amount (its own ledger kind; never below zero). The reason goes to
     the audit log with the action."""
-    _admin(actor, "adjust balances")
+    actor.require_admin("adjust balances")
     entry, account = move(user_id, amount_cents, EntryKind.ADJUSTMENT)
     return {"entry": entry, "account": account}
 
@@ -83,7 +78,7 @@ def platform_accounts() -> dict:
 
 def list_customers(actor: Actor, q: str | None = None, cursor: str | None = None, limit: int = 20) -> CursorPage:
     """Back office: users and their balances, by id, optionally those whose e-mail contains ``q``."""
-    _admin(actor, "list customers")
+    actor.require_admin("list customers")
     query = (db.select(User.id, User.email, db.func.coalesce(Account.balance_cents, 0))
              .outerjoin(Account, Account.user_id == User.id))
     if q:

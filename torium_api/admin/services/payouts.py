@@ -4,7 +4,6 @@ from torium_api import audit
 from torium_api.accounts import services as accounts
 from torium_api.accounts.models import PayoutStatus
 from torium_api.actor import Actor
-from torium_api.errors import Forbidden
 
 
 def _state(payout) -> dict:
@@ -23,6 +22,5 @@ def decide(actor: Actor, payout_id: int, status: str, reason: str):
 
 
 def platform(actor: Actor) -> dict:
-    if not actor.is_admin:
-        raise Forbidden("Only admins can see the platform's accounts")
+    actor.require_admin("see the platform's accounts")
     return accounts.platform_accounts()

@@ -6,7 +6,7 @@ from sqlalchemy import func
 
 from torium_api import clock
 from torium_api.actor import Actor
-from torium_api.errors import Conflict, Forbidden
+from torium_api.errors import Conflict
 from torium_api.extensions import db
 from torium_api.orders.models import DELIVERED, IN_PROGRESS, Order, OrderStatus
 from torium_api.orders.services import settlement
@@ -14,11 +14,6 @@ from torium_api.orders.services.fulfilment import undo
 from torium_api.orders.services.transitions import lock_order, move_to
 
 CANCELLABLE = IN_PROGRESS
-
-
-def _admin(actor: Actor, what: str) -> None:
-    if not actor.is_admin:
-        raise Forbidden(f"Only admins can {what}")
 
 
 def state_of(order: Order) -> dict:
@@ -29,7 +24,7 @@ def state_of(order: Order) -> dict:
 
 def cancel_any(actor: Actor, order_id: int) -> Order:
     """Admins: cancel an order still in progress; a paid one is refunded from escrow and restocked at once."""
-    _admin(actor, "cancel other users' orders")
+    actor.require_admin("cancel other users' orders")
     order = lock_order(order_id)
     if order.status not in CANCELLABLE:
         hint = " (refund it instead)" if order.status in DELIVERED else ""
@@ -41,7 +36,7 @@ def cancel_any(actor: Actor, order_id: int) -> Order:
 def refund(actor: Actor, order_id: int, *, cover_shortfall: bool = False) -> settlement.Refund:
     """Admins: give a completed (received, not received) order's total back to its buyer; the goods are not
     restocked (a return, if any, is restocked through the product)."""
-    _admin(actor, "refund orders")
+    actor.require_admin("refund orders")
     order = lock_order(order_id)
     if order.status not in DELIVERED:
         hint = " (cancel it instead)" if order.status in IN_PROGRESS else ""
@@ -54,7 +49,7 @@ def refund(actor: Actor, order_id: int, *, cover_shortfall: bool = False) -> set
 
 def close_as_delivered(actor: Actor, order_id: int) -> Order:
     """Admins: an order nobody confirmed (not_received) did arrive after all."""
-    _admin(actor, "resolve orders")
+    actor.require_admin("resolve orders")
     order = lock_order(order_id)
     if order.status is not OrderStatus.NOT_RECEIVED:
         raise Conflict(f"Only not_received orders can be resolved; this one is {order.status.value}")
